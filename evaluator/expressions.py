@@ -1,0 +1,319 @@
+"""Policy expressions: parsed, whitelisted and type-checked when the policy loads.
+
+An expression is a Python-like formula over declared names (facts of the application, parameters
+and lists of the policy). Only a small, explicit set of constructions is admitted, and every name
+and operand is typed, so that an expression accepted at load cannot fail on a valid application:
+no attribute access, no indexing, no lambda or comprehension, no power, no division, no call but
+to the functions of ``FUNCTIONS``. Numbers are read as ``Decimal`` from their source text.
+Evaluation goes through simpleeval on the checked tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_LITERAL = Decimal("1e15")
+
+
+class Type(Enum):
+    BOOL = "booléen"
+    NUMBER = "nombre"
+    DATE = "date"
+    TEXT = "texte"
+    TEXT_LIST = "liste de textes"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A name an expression may read."""
+
+    type: Type
+    label: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Function:
+    arguments: tuple[Type, ...]
+    result: Type
+    variadic: bool
+    implementation: Callable[..., Any]
+    label: str
+
+
+def _all_in(items: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
+    return all(item in allowed for item in items)
+
+
+def _any_in(items: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
+    return any(item in allowed for item in items)
+
+
+FUNCTIONS: Mapping[str, Function] = {
+    "min": Function((Type.NUMBER, Type.NUMBER), Type.NUMBER, True, min, "le plus petit de plusieurs nombres"),
+    "max": Function((Type.NUMBER, Type.NUMBER), Type.NUMBER, True, max, "le plus grand de plusieurs nombres"),
+    "all_in": Function((Type.TEXT_LIST, Type.TEXT_LIST), Type.BOOL, False, _all_in,
+                       "vrai si chaque élément de la première liste est dans la seconde"),
+    "any_in": Function((Type.TEXT_LIST, Type.TEXT_LIST), Type.BOOL, False, _any_in,
+                       "vrai si au moins un élément de la première liste est dans la seconde"),
+}
+
+_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+_ORDERED = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_FORBIDDEN = {
+    ast.Attribute: "l'accès à un attribut (« . ») n'est pas admis",
+    ast.Subscript: "l'indexation (« [ ] ») n'est pas admise",
+    ast.Lambda: "les fonctions anonymes (lambda) ne sont pas admises",
+    ast.ListComp: "les compréhensions de liste ne sont pas admises",
+    ast.SetComp: "les compréhensions ne sont pas admises",
+    ast.DictComp: "les compréhensions ne sont pas admises",
+    ast.GeneratorExp: "les générateurs ne sont pas admis",
+    ast.Dict: "les dictionnaires ne sont pas admis",
+    ast.JoinedStr: "les f-strings ne sont pas admises",
+    ast.NamedExpr: "l'affectation (« := ») n'est pas admise",
+    ast.Starred: "le dépliage (« * ») n'est pas admis",
+    ast.Await: "« await » n'est pas admis",
+    ast.Yield: "« yield » n'est pas admis",
+    ast.YieldFrom: "« yield » n'est pas admis",
+}
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+_BINARY_REFUSED = {
+    ast.Div: "la division n'est pas admise : écrivez « a >= part * b » plutôt que « a / b >= part »",
+    ast.FloorDiv: "la division n'est pas admise",
+    ast.Mod: "le modulo (« % ») n'est pas admis",
+    ast.Pow: "la puissance (« ** ») n'est pas admise",
+    ast.LShift: "les opérations binaires ne sont pas admises",
+    ast.RShift: "les opérations binaires ne sont pas admises",
+    ast.BitOr: "« | » n'est pas admis : écrivez « or »",
+    ast.BitAnd: "« & » n'est pas admis : écrivez « and »",
+    ast.BitXor: "« ^ » n'est pas admis",
+    ast.MatMult: "« @ » n'est pas admis",
+}
+_SYNTAX_HINTS = (
+    (" et ", "écrivez « and » plutôt que « et »"),
+    (" ou ", "écrivez « or » plutôt que « ou »"),
+    (" AND ", "écrivez « and » en minuscules"),
+    (" OR ", "écrivez « or » en minuscules"),
+    ("≥", "écrivez « >= » plutôt que « ≥ »"),
+    ("≤", "écrivez « <= » plutôt que « ≤ »"),
+    ("≠", "écrivez « != » plutôt que « ≠ »"),
+)
+
+
+class ExpressionError(Exception):
+    """An expression refused at load; the message is French, the hint optional."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A checked expression: its text, its tree, the names it reads and its type."""
+
+    text: str
+    tree: ast.expr
+    names: frozenset[str]
+    type: Type
+
+
+
+_IMPLEMENTATIONS = {name: function.implementation for name, function in FUNCTIONS.items()}
+
+
+class Evaluator:
+    """Evaluates checked expressions over one set of names; the names may grow between calls."""
+
+    def __init__(self, names: dict[str, Any]) -> None:
+        self._simpleeval = EvalWithCompoundTypes(names=names, functions=_IMPLEMENTATIONS)
+
+    def __call__(self, expression: Expression) -> Any:
+        return self._simpleeval.eval(expression.text, previously_parsed=expression.tree)
+
+
+def compile_expression(
+    text: str,
+    scope: Mapping[str, Symbol],
+    expected: Type,
+    *,
+    optional_allowed: bool = False,
+) -> Expression:
+    """Parse and check ``text``; raises ``ExpressionError`` with a French message."""
+    source = " ".join(text.split())
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression trop longue ({len(source)} caractères, au plus {MAX_LENGTH})")
+    if not source:
+        raise ExpressionError("expression vide")
+    try:
+        module = ast.parse(source, mode="eval")
+    except SyntaxError as error:
+        raise _syntax_error(source, error) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression trop imbriquée ou illisible") from None
+    checker = _Checker(source, scope, optional_allowed)
+    actual = checker.check(module.body, 0)
+    if actual is not expected:
+        raise ExpressionError(f"l'expression donne un {actual.value} là où un {expected.value} est attendu")
+    return Expression(source, module.body, frozenset(checker.names), actual)
+
+
+def _syntax_error(source: str, error: SyntaxError) -> ExpressionError:
+    hint = next((h for needle, h in _SYNTAX_HINTS if needle in f" {source} "), None)
+    if hint is None and "=" in source.replace("==", "").replace("<=", "").replace(">=", "").replace("!=", ""):
+        hint = "pour comparer, écrivez « == » (deux signes égal)"
+    where = f", vers le caractère {error.offset}" if error.offset else ""
+    return ExpressionError(f"syntaxe d'expression invalide{where} : « {source} »", hint)
+
+
+class _Checker:
+    def __init__(self, source: str, scope: Mapping[str, Symbol], optional_allowed: bool) -> None:
+        self.source = source
+        self.scope = scope
+        self.optional_allowed = optional_allowed
+        self.names: set[str] = set()
+
+    def check(self, node: ast.expr, depth: int) -> Type:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"expression trop imbriquée (plus de {MAX_DEPTH} niveaux)")
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            refused = _FORBIDDEN.get(type(node), f"construction non admise : {type(node).__name__}")
+            raise ExpressionError(f"{refused} dans « {self.source} »")
+        result: Type = method(node, depth + 1)
+        return result
+
+    def _fragment(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or self.source
+
+    def _Constant(self, node: ast.Constant, depth: int) -> Type:
+        value = node.value
+        if isinstance(value, bool):
+            return Type.BOOL
+        if isinstance(value, (int, float)):
+            number = Decimal(self._fragment(node).replace("_", ""))
+            if not number.is_finite() or abs(number) > MAX_LITERAL:
+                raise ExpressionError(f"nombre hors limites : {self._fragment(node)}")
+            node.value = number  # type: ignore[assignment]  # a Decimal constant, read by simpleeval as is
+            return Type.NUMBER
+        if isinstance(value, str):
+            if len(value) > 200:
+                raise ExpressionError("texte trop long dans l'expression")
+            return Type.TEXT
+        if value is None:
+            raise ExpressionError(
+                "« None » n'est pas admis",
+                "pour un fait facultatif, indiquez l'issue quand il manque avec « on_absent »",
+            )
+        raise ExpressionError(f"valeur non admise : {self._fragment(node)}")
+
+    def _Name(self, node: ast.Name, depth: int) -> Type:
+        symbol = self.scope.get(node.id)
+        if symbol is None:
+            if node.id in FUNCTIONS:
+                raise ExpressionError(f"la fonction « {node.id} » s'appelle avec des parenthèses")
+            close = difflib.get_close_matches(node.id, list(self.scope), n=1, cutoff=0.7)
+            hint = (f"vouliez-vous dire « {close[0]} » ?" if close
+                    else "la commande « guichet facts » liste les noms admis")
+            raise ExpressionError(f"nom inconnu : « {node.id} »", hint)
+        if symbol.optional and not self.optional_allowed:
+            raise ExpressionError(
+                f"« {node.id} » est facultatif dans une demande : cette expression ne peut pas le lire",
+                "lisez-le dans un critère (test) qui précise « on_absent »",
+            )
+        self.names.add(node.id)
+        return symbol.type
+
+    def _BoolOp(self, node: ast.BoolOp, depth: int) -> Type:
+        for value in node.values:
+            self._expect(value, Type.BOOL, depth, "« and » et « or » relient des conditions")
+        return Type.BOOL
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Type:
+        if isinstance(node.op, ast.Not):
+            self._expect(node.operand, Type.BOOL, depth, "« not » s'applique à une condition")
+            return Type.BOOL
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            self._expect(node.operand, Type.NUMBER, depth, "le signe s'applique à un nombre")
+            return Type.NUMBER
+        raise ExpressionError(f"opérateur non admis dans « {self._fragment(node)} »")
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> Type:
+        refused = _BINARY_REFUSED.get(type(node.op))
+        if refused is not None:
+            raise ExpressionError(f"{refused} (« {self._fragment(node)} »)")
+        symbol = _BINARY[type(node.op)]
+        self._expect(node.left, Type.NUMBER, depth, f"« {symbol} » s'applique à des nombres")
+        self._expect(node.right, Type.NUMBER, depth, f"« {symbol} » s'applique à des nombres")
+        return Type.NUMBER
+
+    def _Compare(self, node: ast.Compare, depth: int) -> Type:
+        left = self.check(node.left, depth)
+        for operator, comparator in zip(node.ops, node.comparators, strict=True):
+            if not isinstance(operator, _COMPARISONS):
+                raise ExpressionError(
+                    f"comparaison non admise dans « {self._fragment(node)} »",
+                    "comparez avec ==, !=, <, <=, >, >=, in ou not in",
+                )
+            right = self.check(comparator, depth)
+            if isinstance(operator, (ast.In, ast.NotIn)):
+                if left is not Type.TEXT or right is not Type.TEXT_LIST:
+                    raise ExpressionError(
+                        f"« in » cherche un texte dans une liste de textes (« {self._fragment(node)} »)")
+            elif isinstance(operator, _ORDERED) and left not in (Type.NUMBER, Type.DATE):
+                raise ExpressionError(f"seuls des nombres ou des dates s'ordonnent (« {self._fragment(node)} »)")
+            elif left is not right:
+                raise ExpressionError(
+                    f"comparaison d'un {left.value} et d'un {right.value} dans « {self._fragment(node)} »")
+            left = right
+        return Type.BOOL
+
+    def _IfExp(self, node: ast.IfExp, depth: int) -> Type:
+        self._expect(node.test, Type.BOOL, depth, "la condition d'un « if » doit être vraie ou fausse")
+        body = self.check(node.body, depth)
+        self._expect(node.orelse, body, depth, "les deux branches d'un « if … else » doivent être du même type")
+        return body
+
+    def _Call(self, node: ast.Call, depth: int) -> Type:
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        function = FUNCTIONS.get(name or "")
+        if name is None or function is None:
+            raise ExpressionError(
+                f"appel non admis : « {self._fragment(node.func)} »",
+                "fonctions admises : " + ", ".join(sorted(FUNCTIONS)),
+            )
+        if node.keywords:
+            raise ExpressionError(f"« {name} » ne prend pas d'argument nommé")
+        count = len(node.args)
+        if count < len(function.arguments) or (count > len(function.arguments) and not function.variadic):
+            expected = f"{len(function.arguments)}{' ou plus' if function.variadic else ''}"
+            raise ExpressionError(f"« {name} » attend {expected} arguments, pas {count}")
+        for index, argument in enumerate(node.args):
+            wanted = function.arguments[min(index, len(function.arguments) - 1)]
+            self._expect(argument, wanted, depth, f"l'argument {index + 1} de « {name} » doit être un {wanted.value}")
+        return function.result
+
+    def _List(self, node: ast.List, depth: int) -> Type:
+        for element in node.elts:
+            if not (isinstance(element, ast.Constant) and isinstance(element.value, str)):
+                raise ExpressionError("une liste écrite dans une expression ne contient que des textes entre "
+                                      f"guillemets (« {self._fragment(node)} »)")
+        return Type.TEXT_LIST
+
+    _Tuple = _List
+
+    def _expect(self, node: ast.expr, wanted: Type, depth: int, why: str) -> None:
+        actual = self.check(node, depth)
+        if actual is not wanted:
+            raise ExpressionError(f"{why} : « {self._fragment(node)} » est un {actual.value}")

@@ -1,0 +1,60 @@
+"""How numbers, amounts, rates and dates read in French."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre")
+
+
+def number(value: int | Decimal) -> str:
+    """``1234567.5`` → ``1 234 567,5``."""
+    sign = "-" if value < 0 else ""
+    text = format(abs(Decimal(value)), "f")
+    whole, _, fraction = text.partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return sign + " ".join(groups) + (f",{fraction}" if fraction else "")
+
+
+def euros(value: Decimal) -> str:
+    """``4800`` → ``4 800,00 €``."""
+    return f"{number(value.quantize(Decimal('0.01')))} €"
+
+
+def percent(value: Decimal) -> str:
+    """A fraction as a percentage: ``0.40`` → ``40 %``, ``0.125`` → ``12,5 %``."""
+    scaled = (value * 100).normalize()
+    if scaled == scaled.to_integral_value():
+        scaled = scaled.quantize(Decimal(1))
+    return f"{number(scaled)} %"
+
+
+def day(value: date) -> str:
+    """``2026-05-22`` → ``22 mai 2026``."""
+    first = "1er" if value.day == 1 else str(value.day)
+    return f"{first} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def quantity(value: object, unit: str | None) -> str:
+    """A value in the unit a policy parameter or a fact declares."""
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, (int, Decimal)):
+        if unit == "fraction":
+            return percent(Decimal(value))
+        if unit == "euros":
+            return euros(Decimal(value))
+        if unit == "months":
+            return f"{number(value)} mois"
+        return number(value)
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) if value else "aucun"
+    return str(value)

@@ -1,0 +1,405 @@
+"""Loading a policy file: YAML, schema, then every expression and cross-reference checked.
+
+All the problems of a file are reported together, each with its line and a French message; a
+policy that loads can evaluate any valid application.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from evaluator import facts
+from evaluator.documents import Document, load_document
+from evaluator.expressions import Expression, ExpressionError, Symbol, Type, compile_expression
+from evaluator.french import quantity
+from evaluator.policy import (
+    Beneficiaries,
+    Bonus,
+    Category,
+    CategoryCase,
+    Ceiling,
+    Check,
+    CheckGroup,
+    DocumentKind,
+    Documents,
+    Evidence,
+    ExpenseKind,
+    Expenses,
+    Formula,
+    FundedPeriod,
+    Indicator,
+    Mutualisation,
+    NamedList,
+    Parameter,
+    Payments,
+    Policy,
+    Rate,
+    Reporting,
+    Requirement,
+    Rounding,
+    Source,
+    StatusDefinition,
+    Statuses,
+    Tier,
+    Tranche,
+    UnknownCategory,
+    Window,
+)
+from evaluator.problems import InputError, JsonPath, Problem
+from evaluator.validation import parse_date, validate
+
+T = TypeVar("T")
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def load_policy_file(path: Path) -> Policy:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError([Problem(str(path), f"lecture impossible : {error.strerror}")]) from None
+    return load_policy(raw, str(path))
+
+
+def load_policy(raw: bytes, source: str) -> Policy:
+    document = load_document(raw, source)
+    problems = validate(document, "policy")
+    if problems:
+        raise InputError(problems)
+    builder = _Builder(document)
+    policy = builder.build(hashlib.sha256(raw).hexdigest())
+    if builder.problems:
+        raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
+    return policy
+
+
+class _Builder:
+    """Turns a schema-valid policy document into the model, collecting semantic problems."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.data: dict[str, Any] = document.data
+        self.problems: list[Problem] = []
+        self.parameters = {key: self._parameter(key, value) for key, value in self.data["parameters"].items()}
+        self.lists = {
+            key: NamedList(key, self._text(("lists", key, "label")), tuple(value["values"]),
+                           value["clause"], self._interpretation(("lists", key), value))
+            for key, value in self.data["lists"].items()
+        }
+        self.constants: dict[str, Symbol] = {
+            **{key: Symbol(Type.DATE if isinstance(p.value, date) else Type.NUMBER, p.label)
+               for key, p in self.parameters.items()},
+            **{key: Symbol(Type.TEXT_LIST, item.label) for key, item in self.lists.items()},
+        }
+        for key in self.constants:
+            if key in facts.APPLICATION_FACTS or key in facts.ENTITY_FACTS:
+                section = "parameters" if key in self.parameters else "lists"
+                self._problem((section, key), f"« {key} » est déjà le nom d'un fait de la demande",
+                              "choisissez un autre nom")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _problem(self, path: JsonPath, message: str, hint: str | None = None) -> None:
+        self.problems.append(self.document.problem(path, message, hint))
+
+    def _get(self, path: JsonPath) -> Any:
+        value: Any = self.data
+        for part in path:
+            value = value[part]
+        return value
+
+    def _text(self, path: JsonPath) -> str:
+        """A French text of the policy, its ``{parameter}`` placeholders filled in."""
+        raw = cast(str, self._get(path))
+        for name in _PLACEHOLDER.findall(raw):
+            if name not in self.parameters:
+                self._problem(path, f"paramètre inconnu « {{{name}}} » dans le texte",
+                              "un texte ne peut citer que les paramètres de la section parameters")
+        try:
+            list(string.Formatter().parse(raw))
+        except ValueError:
+            self._problem(path, "accolade non fermée dans le texte", "écrivez {nom_du_paramètre}")
+            return raw
+        return _PLACEHOLDER.sub(
+            lambda m: quantity(self.parameters[m[1]].value, self.parameters[m[1]].unit)
+            if m[1] in self.parameters else m[0],
+            raw,
+        )
+
+    def _interpretation(self, path: JsonPath, item: Mapping[str, Any]) -> str | None:
+        return self._text((*path, "interpretation")) if "interpretation" in item else None
+
+    def _expression(
+        self, path: JsonPath, scope: Mapping[str, Symbol], expected: Type, optional_allowed: bool = False
+    ) -> Expression | None:
+        text = cast(str, self._get(path))
+        try:
+            return compile_expression(text, {**scope, **self.constants}, expected,
+                                      optional_allowed=optional_allowed)
+        except ExpressionError as error:
+            self._problem(path, f"expression refusée : {error.message}", error.hint)
+            return None
+
+    def _at(self, stage: facts.Stage) -> dict[str, Symbol]:
+        return facts.known_at(stage)
+
+    def _items(self, path: JsonPath, build: Callable[[JsonPath, str, dict[str, Any]], T | None]) -> tuple[T, ...]:
+        built = (build((*path, key), key, item) for key, item in self._get(path).items())
+        return tuple(item for item in built if item is not None)
+
+    # -- sections ------------------------------------------------------------------------------
+
+    def build(self, sha256: str) -> Policy:
+        d = self.data
+        return Policy(
+            id=d["id"],
+            version=d["version"],
+            status=d["status"],
+            effective_from=parse_date(d["effective_from"]),
+            title=d["title"],
+            source=Source(d["source"]["title"], d["source"]["version"], parse_date(d["source"]["date"])),
+            sha256=sha256,
+            origin=self.document.source,
+            rounding=Rounding(self._text(("rounding", "label")), d["rounding"]["quantum"], d["rounding"]["mode"],
+                              d["rounding"]["clause"], self._interpretation(("rounding",), d["rounding"])),
+            statuses=self._statuses(),
+            window=self._window(),
+            parameters=self.parameters,
+            lists=self.lists,
+            beneficiaries=self._beneficiaries(),
+            expenses=self._expenses(),
+            mutualisation=self._mutualisation(),
+            rate=self._rate(),
+            sovereignty=self._check_group("sovereignty", "criteria"),
+            conditions=self._check_group("conditions", "checks"),
+            documents=self._documents(),
+            payments=self._payments(),
+            reporting=self._reporting(),
+        )
+
+    def _parameter(self, key: str, item: dict[str, Any]) -> Parameter:
+        value = item["value"]
+        is_date = isinstance(value, str)
+        if is_date != (item["unit"] == "date"):
+            self._problem(("parameters", key, "value"), "une date a l'unité « date », et seulement une date")
+        parsed: int | Decimal | date = parse_date(value) if is_date else value
+        return Parameter(key, item["label"], parsed, item["unit"], item["clause"],
+                         item.get("interpretation"))
+
+    def _statuses(self) -> Statuses:
+        order = self.data["statuses"]["order"]
+        if list(order)[-1] != "eligible":
+            self._problem(("statuses", "order"), "« eligible » doit venir en dernier (le statut sans réserve)")
+        return Statuses(
+            tuple(StatusDefinition(key, self._text(("statuses", "order", key, "label"))) for key in order),
+            self.data["statuses"]["clause"],
+            self._interpretation(("statuses",), self.data["statuses"]),
+        )
+
+    def _window(self) -> Window:
+        w = self.data["window"]
+        opens, closes = parse_date(w["opens_on"]), parse_date(w["closes_on"])
+        if closes < opens:
+            self._problem(("window", "closes_on"), "la fermeture du guichet précède son ouverture")
+        return Window(self._text(("window", "label")), opens, closes, w["on_outside"], w["clause"],
+                      self._interpretation(("window",), w))
+
+    def _beneficiaries(self) -> Beneficiaries:
+        section = self.data["beneficiaries"]
+        clause = section["clause"]
+        scope = facts.entity_scope()
+
+        def category(path: JsonPath, key: str, item: dict[str, Any]) -> Category:
+            cases = []
+            for index, case in enumerate(item.get("cases", [])):
+                when = self._expression((*path, "cases", index, "when"), scope, Type.BOOL)
+                if when is not None:
+                    cases.append(CategoryCase(when, case["outcome"], self._text((*path, "cases", index, "label"))))
+            if item["outcome"] != "eligible" and "reason" not in item and not cases:
+                self._problem(path, f"la catégorie « {key} » n'est pas éligible sans dire pourquoi",
+                              "ajoutez « reason: » avec le motif")
+            return Category(key, self._text((*path, "label")), item["outcome"],
+                            self._text((*path, "reason")) if "reason" in item else None, tuple(cases),
+                            item.get("clause", clause), self._interpretation(path, item))
+
+        unknown = section["unknown_category"]
+        return Beneficiaries(
+            {c.id: c for c in self._items(("beneficiaries", "categories"), category)},
+            UnknownCategory(unknown["outcome"], unknown.get("clause", clause),
+                            self._interpretation(("beneficiaries", "unknown_category"), unknown)),
+            clause,
+            self._interpretation(("beneficiaries",), section),
+        )
+
+    def _expenses(self) -> Expenses:
+        section = self.data["expenses"]
+        clause = section["clause"]
+
+        def kind(path: JsonPath, key: str, item: dict[str, Any]) -> ExpenseKind:
+            return ExpenseKind(key, self._text((*path, "label")), item["group"],
+                               self._text((*path, "reason")) if "reason" in item else None,
+                               item.get("clause", clause), self._interpretation(path, item))
+
+        kinds = {k.id: k for k in self._items(("expenses", "kinds"), kind)}
+        if not any(k.group == "licence" for k in kinds.values()):
+            self._problem(("expenses", "kinds"), "aucune nature de dépense n'est dans le groupe licence",
+                          "une demande ne peut être cofinancée sans licence éligible")
+        period = section["funded_period"]
+        formula_item = section["eligible_deployment"]
+        formula = self._expression(("expenses", "eligible_deployment", "formula"),
+                                   self._at(facts.Stage.REQUESTED), Type.NUMBER)
+        return Expenses(
+            kinds,
+            FundedPeriod(self._text(("expenses", "funded_period", "label")), period["months"], period["applies_to"],
+                         period.get("clause", clause), self._interpretation(("expenses", "funded_period"), period)),
+            Formula(self._text(("expenses", "eligible_deployment", "label")), formula or _placeholder(),
+                    formula_item.get("clause", clause),
+                    self._interpretation(("expenses", "eligible_deployment"), formula_item)),
+            self._checks(("expenses", "checks"), clause, facts.Stage.ELIGIBLE),
+            clause,
+            self._interpretation(("expenses",), section),
+        )
+
+    def _checks(self, path: JsonPath, clause: str, stage: facts.Stage) -> tuple[Check, ...]:
+        scope = self._at(stage)
+
+        def check(item_path: JsonPath, key: str, item: dict[str, Any]) -> Check | None:
+            test = self._expression((*item_path, "test"), scope, Type.BOOL, optional_allowed="on_absent" in item)
+            if test is None:
+                return None
+            if "on_absent" in item and not any(facts.APPLICATION_FACTS[n].optional for n in test.names
+                                               if n in facts.APPLICATION_FACTS):
+                self._problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
+                              "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
+            return Check(key, self._text((*item_path, "label")), test, item["on_fail"], item.get("on_absent"),
+                         item.get("clause", clause), self._interpretation(item_path, item))
+
+        return self._items(path, check)
+
+    def _mutualisation(self) -> Mutualisation:
+        section = self.data["mutualisation"]
+        when = self._expression(("mutualisation", "mutualised_when"), self._at(facts.Stage.ELIGIBLE), Type.BOOL)
+        return Mutualisation(
+            self._text(("mutualisation", "label")),
+            when or _placeholder(),
+            self._checks(("mutualisation", "checks"), section["clause"], facts.Stage.MUTUALISATION),
+            section["clause"],
+            self._interpretation(("mutualisation",), section),
+        )
+
+    def _rate(self) -> Rate:
+        section = self.data["rate"]
+        clause = section["clause"]
+        scope = self._at(facts.Stage.MUTUALISATION)
+        keys = list(section["base"])
+
+        def tier(path: JsonPath, key: str, item: dict[str, Any]) -> Tier:
+            last = key == keys[-1]
+            if last and "when" in item:
+                self._problem((*path, "when"), "le dernier palier du taux de base s'applique sans condition",
+                              "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
+            if not last and "when" not in item:
+                self._problem(path, "seul le dernier palier du taux de base peut être sans condition")
+            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            return Tier(key, self._text((*path, "label")), when, item["rate"], item.get("clause", clause),
+                        self._interpretation(path, item))
+
+        def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
+            when = self._expression((*path, "when"), scope, Type.BOOL)
+            evidence = None
+            if "evidence" in item:
+                proof = item["evidence"]
+                self._known_documents((*path, "evidence", "one_of"), proof["one_of"])
+                evidence = Evidence(self._text((*path, "evidence", "label")), tuple(proof["one_of"]),
+                                    proof.get("clause", item.get("clause", clause)),
+                                    self._interpretation((*path, "evidence"), proof))
+            if when is None:
+                return None
+            return Bonus(key, self._text((*path, "label")), when, item["value"], evidence,
+                         item.get("clause", clause), self._interpretation(path, item))
+
+        ceiling = section["ceiling"]
+        return Rate(
+            self._items(("rate", "base"), tier),
+            self._items(("rate", "bonuses"), bonus),
+            Ceiling(self._text(("rate", "ceiling", "label")), ceiling["value"], ceiling.get("clause", clause),
+                    self._interpretation(("rate", "ceiling"), ceiling)),
+            clause,
+            self._interpretation(("rate",), section),
+        )
+
+    def _check_group(self, section_key: str, checks_key: str) -> CheckGroup:
+        section = self.data[section_key]
+        return CheckGroup(
+            self._checks((section_key, checks_key), section["clause"], facts.Stage.MUTUALISATION),
+            section["clause"],
+            self._interpretation((section_key,), section),
+        )
+
+    def _known_documents(self, path: JsonPath, kinds: list[str]) -> None:
+        known = self.data["documents"]["kinds"]
+        for index, kind in enumerate(kinds):
+            if kind not in known:
+                self._problem((*path, index), f"nature de pièce inconnue : « {kind} »",
+                              "déclarez-la dans documents.kinds")
+
+    def _documents(self) -> Documents:
+        section = self.data["documents"]
+        clause = section["clause"]
+        scope = self._at(facts.Stage.MUTUALISATION)
+
+        def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
+            self._known_documents((*path, "one_of"), item["one_of"])
+            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            return Requirement(key, self._text((*path, "label")), tuple(item["one_of"]), when,
+                               item.get("signed_by_all_covered", False), item["on_missing"],
+                               item.get("clause", clause), self._interpretation(path, item))
+
+        return Documents(
+            {key: DocumentKind(key, self._text(("documents", "kinds", key, "label"))) for key in section["kinds"]},
+            self._items(("documents", "requirements"), requirement),
+            clause,
+            self._interpretation(("documents",), section),
+        )
+
+    def _payments(self) -> Payments:
+        section = self.data["payments"]
+        clause = section["clause"]
+        keys = list(section["tranches"])
+
+        def tranche(path: JsonPath, key: str, item: dict[str, Any]) -> Tranche:
+            rest = item["share"] == "rest"
+            if rest != (key == keys[-1]):
+                self._problem((*path, "share"), "seul le dernier versement reçoit le reste (« share: rest »)")
+            return Tranche(key, self._text((*path, "label")), None if rest else item["share"],
+                           self._text((*path, "condition")), item.get("clause", clause),
+                           self._interpretation(path, item))
+
+        tranches = self._items(("payments", "tranches"), tranche)
+        if sum(t.share or 0 for t in tranches) > 1:
+            self._problem(("payments", "tranches"), "les parts des versements dépassent 100 % de la subvention")
+        return Payments(tranches, clause, self._interpretation(("payments",), section))
+
+    def _reporting(self) -> Reporting:
+        section = self.data["reporting"]
+        clause = section["clause"]
+        scope = self._at(facts.Stage.MUTUALISATION)
+
+        def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
+            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            return Indicator(key, self._text((*path, "label")), when, item.get("clause", clause),
+                             self._interpretation(path, item))
+
+        return Reporting(self._text(("reporting", "frequency")), self._items(("reporting", "indicators"), indicator),
+                         clause, self._interpretation(("reporting",), section))
+
+
+def _placeholder() -> Expression:
+    """Stands for an expression already reported as refused; the policy is never returned."""
+    return compile_expression("True", {}, Type.BOOL)

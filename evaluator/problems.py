@@ -1,0 +1,74 @@
+"""Errors as values: a problem has a location and a French message until the CLI prints it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+JsonPath = tuple[str | int, ...]
+
+
+def format_path(path: JsonPath) -> str:
+    """Render a JSON path the way staff read it: ``expenses[2].amount`` (``$`` for the root)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, where it is and how to mend it."""
+
+    source: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    path: JsonPath | None = None
+    hint: str | None = None
+    excerpt: str | None = None
+
+    def location(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def render(self) -> str:
+        """``file:line:col: message (à path)``, the offending line quoted, then the hint."""
+        text = f"{self.location()}: {self.message}"
+        if self.path is not None:
+            text += f" (à {format_path(self.path)})"
+        if self.excerpt is not None:
+            text += f"\n    {self.excerpt}"
+            if self.column is not None:
+                text += "\n    " + " " * (self.column - 1) + "^"
+        if self.hint:
+            text += f"\n  conseil : {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "path": format_path(self.path) if self.path is not None else None,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class InputError(Exception):
+    """Bad input: carries every problem found, each with its location."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(p.render() for p in problems))
+        self.problems: tuple[Problem, ...] = tuple(problems)
+
+
+def raise_if_any(problems: Iterable[Problem]) -> None:
+    found = list(problems)
+    if found:
+        raise InputError(found)

@@ -1,0 +1,268 @@
+"""JSON Schema validation of documents, every error in French with its location and a hint."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+
+from evaluator.documents import Document
+from evaluator.problems import JsonPath, Problem
+from evaluator.resources import schema
+
+MAX_AMOUNT = Decimal("1000000000")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SIREN = re.compile(r"[0-9]{9}")
+_TYPE_NAMES = {
+    "string": "un texte",
+    "integer": "un nombre entier",
+    "number": "un nombre",
+    "boolean": "un booléen (true ou false)",
+    "object": "un dictionnaire (clé: valeur)",
+    "array": "une liste",
+    "null": "une valeur vide (null)",
+}
+
+
+
+def check_date(value: object) -> bool:
+    if isinstance(value, str):
+        parse_date(value)
+    return True
+
+
+def parse_date(text: str) -> date:
+    """A strict ISO calendar date ``AAAA-MM-JJ``."""
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"« {text} » n'est pas une date au format AAAA-MM-JJ")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"« {text} » n'est pas une date du calendrier") from None
+
+
+def check_siren(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _SIREN.fullmatch(value):
+        raise ValueError(f"« {value} » n'est pas un SIREN : 9 chiffres attendus")
+    if not luhn_valid(value):
+        raise ValueError(f"« {value} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
+    return True
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def check_money(value: object) -> bool:
+    if isinstance(value, (int, Decimal, str)) and not isinstance(value, bool):
+        parse_money(value)
+    return True
+
+
+def parse_money(value: int | Decimal | str) -> Decimal:
+    """An amount in euros: finite, not negative, at most two decimals, below the sanity limit."""
+    if isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"« {value} » n'est pas un montant") from None
+    else:
+        amount = Decimal(value)
+    if not amount.is_finite():
+        raise ValueError(f"« {value} » n'est pas un montant fini")
+    if amount < 0:
+        raise ValueError(f"montant négatif : {value}")
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"montant {value} supérieur à la limite de {MAX_AMOUNT} €")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"le montant {value} a plus de deux décimales")
+    return amount
+
+
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("date", raises=ValueError)(check_date)
+FORMATS.checks("siren", raises=ValueError)(check_siren)
+FORMATS.checks("money", raises=ValueError)(check_money)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name), format_checker=FORMATS)
+
+
+def validate(document: Document, schema_name: str) -> list[Problem]:
+    """Check a document against a bundled schema; restores the text of plain scalars where a
+    string is expected, then returns every remaining problem, in document order."""
+    check = validator(schema_name)
+    while True:
+        errors = list(check.iter_errors(document.data))
+        if not any(_restore_text(document, error) for error in errors):
+            break
+    root = schema(schema_name)
+    intended = {(tuple(e.absolute_path), key) for e in errors for _, key in _unknown_keys(e, root) if key}
+    problems = [_problem(document, error, root) for error in errors if not _misspelt(error, intended)]
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.message))
+
+
+def _unknown_keys(error: ValidationError, root: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The unknown keys an additional-properties error is about, each with the known key it is
+    most likely a misspelling of."""
+    if error.validator not in ("additionalProperties", "unevaluatedProperties") or not isinstance(error.instance, dict):
+        return []
+    known = sorted(_known_properties(error.schema if isinstance(error.schema, dict) else {}, root))
+    return [(key, next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)), None))
+            for key in error.instance if key not in known]
+
+
+def _misspelt(error: ValidationError, intended: set[tuple[JsonPath, str]]) -> bool:
+    """A required key reported missing because it was misspelt: the unknown key says it already."""
+    if error.validator != "required" or not isinstance(error.instance, dict):
+        return False
+    missing = [key for key in error.validator_value if key not in error.instance]
+    return all((tuple(error.absolute_path), key) in intended for key in missing)
+
+
+def _restore_text(document: Document, error: ValidationError) -> bool:
+    """Put back the original text of a plain scalar that YAML read as a number or a boolean."""
+    for leaf in _leaves(error):
+        path = tuple(leaf.absolute_path)
+        expected = leaf.validator_value
+        if leaf.validator == "type" and "string" in (expected if isinstance(expected, list) else [expected]):
+            text = document.plain_text.pop(path, None)
+            if text is not None and path:
+                _set(document.data, path, text)
+                return True
+    return False
+
+
+def _leaves(error: ValidationError) -> Iterable[ValidationError]:
+    yield error
+    for child in error.context or ():
+        yield from _leaves(child)
+
+
+def _set(data: Any, path: JsonPath, value: object) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def _problem(document: Document, error: ValidationError, root: dict[str, Any]) -> Problem:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        error = _best(error)
+    path: JsonPath = tuple(error.absolute_path)
+    subschema = error.schema if isinstance(error.schema, dict) else {}
+    hint = subschema.get("x-hint")
+    keyword = error.validator
+    value = error.instance
+    if "propertyNames" in error.absolute_schema_path:
+        key = str(value)
+        allowed = subschema.get("enum")
+        message = f"clé « {key} » non admise ici"
+        if allowed:
+            message += " ; clés admises : " + ", ".join(map(str, allowed))
+        return document.problem((*path, key), message, hint=hint)
+    if keyword == "required":
+        missing = [key for key in error.validator_value if isinstance(value, dict) and key not in value]
+        return document.problem(path, f"clé obligatoire manquante : « {missing[0] if missing else '?'} »", hint)
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        key, intended = (_unknown_keys(error, root) or [("?", None)])[0]
+        known = sorted(_known_properties(subschema, root))
+        hint = f"vouliez-vous dire « {intended} » ?" if intended else "clés admises : " + ", ".join(known)
+        return document.problem((*path, key), f"clé inconnue : « {key} »", hint)
+    if keyword == "type":
+        message = f"{_describe(value)} là où {_expected_type(error.validator_value)} est attendu"
+        if error.validator_value == "integer" and isinstance(value, Decimal):
+            message = f"{value} n'est pas un nombre entier"
+        return document.problem(path, message, hint)
+    if keyword in ("enum", "const"):
+        allowed = error.validator_value if keyword == "enum" else [error.validator_value]
+        message = f"valeur « {_show(value)} » non reconnue ; valeurs admises : " + ", ".join(map(_show, allowed))
+        nearest = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1, cutoff=0.6)
+        return document.problem(path, message, f"vouliez-vous dire « {nearest[0]} » ?" if nearest else hint)
+    if keyword == "format":
+        cause = str(error.cause) if error.cause else f"« {_show(value)} » n'a pas le format {error.validator_value}"
+        return document.problem(path, cause, hint)
+    if keyword == "pattern":
+        return document.problem(path, f"« {_show(value)} » n'a pas la forme attendue", hint)
+    if keyword in ("minimum", "exclusiveMinimum"):
+        word = "au moins" if keyword == "minimum" else "plus de"
+        return document.problem(path, f"{_show(value)} est trop petit : {word} {error.validator_value} attendu", hint)
+    if keyword in ("maximum", "exclusiveMaximum"):
+        message = f"{_show(value)} est trop grand : au plus {error.validator_value} attendu"
+        if error.validator_value == 1 and isinstance(value, (int, Decimal)) and value <= 100:
+            message = f"{_show(value)} ressemble à un pourcentage ; une fraction entre 0 et 1 est attendue"
+        return document.problem(path, message, hint)
+    if keyword in ("minItems", "minProperties"):
+        return document.problem(path, f"au moins {error.validator_value} élément(s) attendu(s)", hint)
+    if keyword in ("maxItems", "maxProperties"):
+        return document.problem(path, f"au plus {error.validator_value} élément(s) admis", hint)
+    if keyword == "minLength":
+        return document.problem(path, "texte vide là où une valeur est attendue", hint)
+    if keyword == "maxLength":
+        return document.problem(path, f"texte trop long : au plus {error.validator_value} caractères", hint)
+    if keyword == "uniqueItems":
+        return document.problem(path, "la liste contient des doublons", hint)
+    return document.problem(path, f"valeur refusée ({keyword})", hint)
+
+
+def _best(error: ValidationError) -> ValidationError:
+    """The most telling error among the alternatives of a oneOf/anyOf."""
+    instance_type_matches = [e for e in error.context or () if e.validator != "type"]
+    chosen = best_match(instance_type_matches or error.context or [error])
+    return chosen if chosen is not None else error
+
+
+def _known_properties(subschema: dict[str, Any], root: dict[str, Any]) -> set[str]:
+    known = set(subschema.get("properties", {}))
+    for part in subschema.get("allOf", []):
+        known |= _known_properties(_resolve_ref(part, root), root)
+    return known
+
+
+def _resolve_ref(subschema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = subschema.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return subschema
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return _resolve_ref(target, root) if isinstance(target, dict) else subschema
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "valeur vide"
+    if isinstance(value, bool):
+        return f"booléen {'true' if value else 'false'}"
+    if isinstance(value, (int, Decimal)):
+        return f"nombre {value}"
+    if isinstance(value, str):
+        return f"texte « {_show(value)} »"
+    if isinstance(value, dict):
+        return "dictionnaire"
+    return "liste"
+
+
+def _expected_type(expected: object) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    return " ou ".join(_TYPE_NAMES.get(str(name), str(name)) for name in names)
+
+
+def _show(value: object) -> str:
+    text = "null" if value is None else ("true" if value is True else "false" if value is False else str(value))
+    return text if len(text) <= 60 else text[:57] + "…"

@@ -1,0 +1,67 @@
+"""Shared fixtures: the bundled policy, a clean application, and policy variants made by editing
+the YAML text the way staff would."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from evaluator import Decision, Policy, Registry, load_policy
+from evaluator.application import build_application, checked_document, mapping_document
+from evaluator.engine import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_FILE = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def policy_text() -> str:
+    return POLICY_FILE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def policy(policy_text: str) -> Policy:
+    return load_policy(policy_text.encode(), str(POLICY_FILE))
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return Registry.default()
+
+
+@pytest.fixture
+def application() -> dict[str, Any]:
+    """A clean eligible application (the commune example), to modify in a test."""
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / "commune-simple.yaml").read_text(encoding="utf-8"))
+    data["submitted_on"] = str(data["submitted_on"])
+    return copy.deepcopy(data)
+
+
+def decide_with(policy: Policy, application: dict[str, Any]) -> Decision:
+    document = checked_document(mapping_document(application))
+    return evaluate(policy, build_application(document, policy))
+
+
+@pytest.fixture
+def decide(policy: Policy) -> Callable[[dict[str, Any]], Decision]:
+    return lambda application: decide_with(policy, application)
+
+
+@pytest.fixture
+def amended(policy_text: str) -> Callable[..., Policy]:
+    """The v1.0 policy with textual edits ``(old, new)`` applied to its YAML, as staff would."""
+
+    def make(*edits: tuple[str, str]) -> Policy:
+        text = policy_text
+        for old, new in edits:
+            assert text.count(old) == 1, f"edit target not unique in the policy: {old!r}"
+            text = text.replace(old, new)
+        return load_policy(text.encode(), "amended.yaml")
+
+    return make

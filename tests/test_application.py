@@ -1,0 +1,114 @@
+"""Reading an application: every problem named with its JSON path and line, in French."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluator import InputError
+from evaluator.application import build_application, read_application
+
+EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "commune-simple.yaml").read_text(encoding="utf-8")
+
+
+def _problems(policy, *edits: tuple[str, str]):
+    text = EXAMPLE
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    with pytest.raises(InputError) as raised:
+        build_application(read_application(text.encode(), "demande.yaml"), policy)
+    return raised.value.problems
+
+
+def _line(needle: str) -> int:
+    return next(n for n, line in enumerate(EXAMPLE.splitlines(), start=1) if needle in line)
+
+
+def test_the_examples_are_valid(policy):
+    for path in (Path(__file__).resolve().parent.parent / "examples").iterdir():
+        build_application(read_application(path.read_bytes(), str(path)), policy)
+
+
+def test_unquoted_siren_and_norway_keep_their_text(policy):
+    text = EXAMPLE.replace('siren: "217500016"', "siren: 217500016").replace("hosting_countries: [FR]",
+                                                                             "hosting_countries: [NO]")
+    application = build_application(read_application(text.encode(), "demande.yaml"), policy)
+    assert application.applicant.siren == "217500016"
+    assert application.solution.hosting_countries == ("NO",)
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "words", "hint"),
+    [
+        (('siren: "217500016"', 'siren: "217500017"'), ("applicant", "siren"), "clé de contrôle (Luhn)", None),
+        (("  licences: 120", "  licences: 100.5"), ("applicant", "licences"), "100.5 n'est pas un nombre entier",
+         None),
+        (("  licences: 120", "  licences: 120\n  qpv_population_share: 45"), ("applicant", "qpv_population_share"),
+         "ressemble à un pourcentage", "une part s'écrit comme une fraction : 45 % s'écrit 0.45"),
+        (("amount: 14400,", "amount: -14400,"), ("expenses", 0, "amount"), "montant négatif", None),
+        (("amount: 14400,", "amount: 14400.123,"), ("expenses", 0, "amount"), "plus de deux décimales", None),
+        (("amount: 14400,", "amount: .nan,"), ("expenses", 0, "amount"), "n'est pas un montant fini", None),
+        (("amount: 14400,", "amount: 1e400,"), ("expenses", 0, "amount"), "supérieur à la limite", None),
+        (("amount: 14400,", "amount: beaucoup,"), ("expenses", 0, "amount"), "n'est pas un montant", None),
+        (("submitted_on: 2026-07-01", "submitted_on: 2026-02-30"), ("submitted_on",), "pas une date du calendrier",
+         None),
+        (("submitted_on: 2026-07-01", "submitted_on: 01/07/2026"), ("submitted_on",), "format AAAA-MM-JJ", None),
+        (("  reversibility: true", "  reversibilty: true"), ("solution", "reversibilty"), "clé inconnue",
+         "vouliez-vous dire « reversibility » ?"),
+        (("extra_eu_transfer: none", "extra_eu_transfer: aucun"), ("solution", "extra_eu_transfer"),
+         "valeurs admises : none, with_explicit_consent, without_consent", None),
+        (("kind: general_purpose", "kind: generaliste"), ("solution", "kind"), "valeurs admises", None),
+        (("editor_country: FR", "editor_country: France"), ("solution", "editor_country"), "forme attendue",
+         "un pays s'écrit en code ISO 3166-1 à deux lettres majuscules, par exemple FR"),
+    ],
+)
+def test_schema_problems(policy, edit, path, words, hint):
+    problems = _problems(policy, edit)
+    assert len(problems) == 1, problems
+    problem = problems[0]
+    assert problem.path == path
+    assert words in problem.message
+    assert problem.line == _line(edit[0]) + edit[1].count("\n")
+    if hint is not None:
+        assert problem.hint == hint
+
+
+def test_missing_required_key(policy):
+    problems = _problems(policy, ("  category: commune\n", ""))
+    assert problems[0].message == "clé obligatoire manquante : « category »"
+    assert problems[0].path == ("applicant",)
+
+
+def test_two_solutions_are_refused(policy):
+    problems = _problems(policy, ("solution:\n", "solution:\n  - name: A\nsolutions:\n"))
+    assert {p.message.split(" :")[0] for p in problems} >= {"clé inconnue"}
+
+
+def test_unknown_expense_kind_lists_the_kinds_and_suggests(policy):
+    problems = _problems(policy, ("kind: training", "kind: trainning"))
+    assert problems[0].path == ("expenses", 1, "kind")
+    assert "nature de dépense inconnue : « trainning »" in problems[0].message
+    assert problems[0].hint == "vouliez-vous dire « training » ?"
+
+
+def test_expense_for_an_entity_not_in_the_application(policy):
+    problems = _problems(policy, ("amount: 3000,", 'amount: 3000, entity: "200054781",'))
+    assert problems[0].path == ("expenses", 1, "entity")
+    assert "ni le demandeur ni un co-bénéficiaire" in problems[0].message
+
+
+def test_duplicate_co_beneficiary_siren(policy):
+    problems = _problems(policy, ("solution:\n", "co_beneficiaries:\n"
+                                  "  - {name: A, siren: \"217500016\", category: commune, licences: 1}\n"
+                                  "solution:\n"))
+    assert problems[0].path == ("co_beneficiaries", 0, "siren")
+    assert "en double" in problems[0].message
+
+
+def test_every_problem_in_one_run(policy):
+    problems = _problems(policy, ("  licences: 120", "  licences: -1"),
+                         ("  reversibility: true", "  reversibility: oui"),
+                         ("submitted_on: 2026-07-01", "submitted_on: hier"))
+    assert len(problems) == 3

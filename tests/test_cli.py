@@ -1,0 +1,110 @@
+"""The guichet command, run as a newcomer would: from any directory, exit codes 0 / 1 / 2,
+French output, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def guichet(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "import cli; cli.main()", *args]
+    return subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def test_evaluate_text_report_from_another_directory(tmp_path):
+    result = guichet("evaluate", str(EXAMPLES / "commune-simple.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "STATUT : ÉLIGIBLE" in result.stdout
+    assert "5 220,00 €" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate_json_matches_the_decision_schema(tmp_path):
+    import jsonschema
+
+    result = guichet("evaluate", str(EXAMPLES / "mutualisee-frugale.yaml"), "--format", "json", cwd=tmp_path)
+    decision = json.loads(result.stdout)
+    schema = json.loads((ROOT / "schemas" / "decision.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(decision)
+    assert decision["status"] == "eligible"
+    assert decision["rate"]["final"] == "0.50"
+    assert decision["policy"]["version"] == "1.0"
+    assert decision["policy"]["selected_for"] == "2026-09-15"
+
+
+def test_evaluate_reads_stdin(tmp_path):
+    text = (EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")
+    result = guichet("evaluate", "-", "--format", "json", cwd=tmp_path, stdin=text)
+    assert json.loads(result.stdout)["status"] == "incomplete"
+
+
+def test_bad_application_exits_2_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((EXAMPLES / "commune-simple.yaml").read_text(encoding="utf-8").replace(
+        "  licences: 120", "  licences: cent vingt"), encoding="utf-8")
+    result = guichet("evaluate", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{bad}:9:" in result.stderr
+    assert "applicant.licences" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_exits_2(tmp_path):
+    result = guichet("evaluate", "absent.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "absent.yaml: lecture impossible" in result.stderr
+
+
+def test_validate_policy_application_and_cases(tmp_path):
+    result = guichet("validate", str(ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"),
+                     str(EXAMPLES / "commune-simple.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "politique guichet-cofinancement 1.0 valide" in result.stdout
+    assert "demande valide" in result.stdout
+
+
+def test_validate_reports_every_file(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("submitted_on: 2026-07-01\n", encoding="utf-8")
+    result = guichet("validate", str(broken), str(EXAMPLES / "commune-simple.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "clé obligatoire manquante" in result.stderr
+    assert "demande valide" in result.stdout
+
+
+def test_batch_keeps_order_and_names_bad_lines(tmp_path):
+    good = json.dumps(json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")))
+    lines = tmp_path / "apps.jsonl"
+    lines.write_text(f"{good}\n{{\"submitted_on\": 1}}\nnot json\n{good}\n", encoding="utf-8")
+    result = guichet("batch", str(lines), cwd=tmp_path)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["incomplete", "error", "error", "incomplete"]
+    assert [r.get("line") for r in records] == [None, 2, 3, None]
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(("expected_status", "code"), [("eligible", 0), ("ineligible", 1)])
+def test_test_command_exit_code_and_summary(tmp_path, expected_status, code):
+    case = tmp_path / "case.yaml"
+    case.write_text(
+        f"cases:\n  - name: exemple\n    application_file: {EXAMPLES / 'commune-simple.yaml'}\n"
+        f"    expect: {{status: {expected_status}}}\n", encoding="utf-8")
+    result = guichet("test", str(case), cwd=tmp_path)
+    assert result.returncode == code
+    assert result.stdout.splitlines()[-1] == ("1 passed, 0 failed" if code == 0 else "0 passed, 1 failed")
+    if code:
+        assert "status : attendu ineligible, obtenu eligible" in result.stdout
+
+
+def test_facts_lists_the_names_expressions_may_read(tmp_path):
+    result = guichet("facts", cwd=tmp_path)
+    assert "licence_count" in result.stdout and "max_qpv_population_share" in result.stdout

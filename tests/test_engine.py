@@ -1,0 +1,66 @@
+"""Properties of every decision: it validates against the decision schema, explains itself, and
+is the same from one run to the next and from YAML to JSON."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from evaluator import Registry
+from evaluator.application import read_application
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").iterdir())
+DECISION_SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((ROOT / "schemas" / "decision.schema.json").read_text(encoding="utf-8")),
+    format_checker=jsonschema.FormatChecker(),
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_decisions_are_valid_and_consistent(path, registry: Registry):
+    decision = registry.evaluate_bytes(path.read_bytes(), str(path))
+    DECISION_SCHEMA.validate(decision.to_dict())
+    amounts = decision.amounts
+    assert amounts.grant_licence + amounts.grant_deployment == amounts.grant_total
+    assert amounts.eligible_total + amounts.excluded_total == amounts.requested_total
+    assert amounts.eligible_deployment <= amounts.eligible_licence
+    assert amounts.grant_total <= (amounts.eligible_total * decision.rate.ceiling)
+    assert sum((p.amount for p in decision.payments), Decimal(0)) == amounts.grant_total
+    assert all(f.clause and f.message for f in decision.findings)
+    assert decision.to_json() == registry.evaluate_bytes(path.read_bytes(), str(path)).to_json()
+
+
+def test_yaml_and_json_forms_give_the_same_decision(registry: Registry):
+    path = EXAMPLES[0]
+    document = read_application(path.read_bytes(), str(path))
+    as_json = json.dumps(document.data)
+    assert registry.evaluate_bytes(as_json.encode(), "x.json").to_json() == \
+        registry.evaluate_bytes(path.read_bytes(), str(path)).to_json()
+
+
+def test_an_ineligible_application_has_no_grant_but_its_figures(registry: Registry, application):
+    application["applicant"]["category"] = "entreprise"
+    decision = registry.evaluate(application)
+    assert decision.status == "ineligible"
+    assert decision.amounts.grant_total == 0
+    assert decision.payments == ()
+    assert decision.amounts.eligible_total > 0
+    assert decision.rate.final == Decimal("0.30")
+
+
+def test_every_rule_of_the_policy_leaves_a_finding(registry: Registry, application, policy):
+    rules = {f.rule for f in registry.evaluate(application).findings}
+    expected = {"window", "expenses.eligible_deployment", "mutualisation.mutualised_when", "rate.ceiling",
+                "amounts.grant"}
+    expected |= {f"sovereignty.criteria.{c.id}" for c in policy.sovereignty.checks}
+    expected |= {f"conditions.checks.{c.id}" for c in policy.conditions.checks}
+    expected |= {f"documents.requirements.{r.id}" for r in policy.documents.requirements}
+    expected |= {f"rate.bonuses.{b.id}" for b in policy.rate.bonuses}
+    expected |= {f"reporting.indicators.{i.id}" for i in policy.reporting.indicators}
+    expected |= {f"payments.tranches.{t.id}" for t in policy.payments.tranches}
+    assert expected <= rules
