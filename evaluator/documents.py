@@ -52,6 +52,7 @@ class Document:
     lines: list[str]
     locations: dict[JsonPath, Location] = field(default_factory=dict)
     plain_text: dict[JsonPath, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of ``path``, or of its nearest located ancestor."""
@@ -177,12 +178,13 @@ class _TagError(Exception):
 
 
 class _Frame:
-    __slots__ = ("container", "key", "nodes", "path")
+    __slots__ = ("container", "discard", "key", "nodes", "path")
 
     def __init__(self, container: dict[str, Any] | list[Any], path: JsonPath) -> None:
         self.container = container
         self.path = path
         self.key: str | None = None
+        self.discard = False
         self.nodes = 1
 
 
@@ -193,10 +195,13 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
     budget = MAX_NODES
     documents = 0
 
-    def fail(event: yaml.Event, message: str, hint: str | None = None) -> InputError:
+    def problem(event: yaml.Event, message: str, hint: str | None = None) -> Problem:
         line, column = _position(event)
         excerpt = document.lines[line - 1] if 0 < line <= len(document.lines) else None
-        return InputError([Problem(document.source, message, line, column, hint=hint, excerpt=excerpt)])
+        return Problem(document.source, message, line, column, hint=hint, excerpt=excerpt)
+
+    def fail(event: yaml.Event, message: str, hint: str | None = None) -> InputError:
+        return InputError([*document.problems, problem(event, message, hint)])
 
     def place(event: yaml.Event, value: Any, nodes: int, plain: str | None) -> JsonPath | None:
         """Attach a value to the current container; returns its path (None for a key)."""
@@ -214,8 +219,9 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             if frame.key is None:
                 raise fail(event, "une clé de dictionnaire doit être un texte simple")
             path = (*frame.path, frame.key)
-            frame.container[frame.key] = value
-            frame.key = None
+            if not frame.discard:
+                frame.container[frame.key] = value
+            frame.key, frame.discard = None, False
         if plain is not None:
             document.plain_text[path] = plain
         return path
@@ -235,11 +241,13 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             frame = stack[-1] if stack else None
             if frame is not None and isinstance(frame.container, dict) and frame.key is None:
                 key = event.value
-                if key in frame.container:
-                    raise fail(event, f"clé en double : « {key} »",
-                               "chaque clé ne doit apparaître qu'une fois dans un même bloc")
                 frame.key = key
-                document.locations[(*frame.path, key)] = _position(event)
+                if key in frame.container:
+                    document.problems.append(problem(event, f"clé en double : « {key} »",
+                                                     "chaque clé ne doit apparaître qu'une fois dans un même bloc"))
+                    frame.discard = True
+                else:
+                    document.locations[(*frame.path, key)] = _position(event)
                 continue
             place(event, value, 1, event.value if plain else None)
             if event.anchor:

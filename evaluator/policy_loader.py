@@ -71,7 +71,8 @@ def load_policy(raw: bytes, source: str) -> Policy:
     document = load_document(raw, source)
     problems = validate(document, "policy")
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted([*problems, *_expression_problems(document, problems)],
+                                key=lambda p: (p.line or 0, p.column or 0)))
     builder = _Builder(document)
     policy = builder.build(hashlib.sha256(raw).hexdigest())
     if builder.problems:
@@ -398,6 +399,42 @@ class _Builder:
 
         return Reporting(self._text(("reporting", "frequency")), self._items(("reporting", "indicators"), indicator),
                          clause, self._interpretation(("reporting",), section))
+
+
+_EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when"})
+
+
+def _expression_problems(document: Document, known: list[Problem]) -> list[Problem]:
+    """When the schema already refuses a policy, its expressions are still checked, against every
+    fact, parameter and list that can be read, so that one run reports all the file's mistakes."""
+    data = document.data if isinstance(document.data, dict) else {}
+    scope: dict[str, Symbol] = {**facts.known_at(facts.Stage.MUTUALISATION), **facts.entity_scope()}
+    for section, kind in (("parameters", Type.NUMBER), ("lists", Type.TEXT_LIST)):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            scope.update({str(key): Symbol(kind, str(key)) for key in entries})
+    located = {(p.line, p.column) for p in known}
+    found: list[Problem] = []
+
+    def walk(value: Any, path: JsonPath) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in _EXPRESSION_KEYS and isinstance(item, str):
+                    try:
+                        compile_expression(item, scope, Type.BOOL if key != "formula" else Type.NUMBER,
+                                           optional_allowed=True)
+                    except ExpressionError as error:
+                        problem = document.problem((*path, key), f"expression refusée : {error.message}", error.hint)
+                        if (problem.line, problem.column) not in located:
+                            found.append(problem)
+                else:
+                    walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(data, ())
+    return found
 
 
 def _placeholder() -> Expression:

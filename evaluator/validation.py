@@ -115,7 +115,7 @@ def validate(document: Document, schema_name: str) -> list[Problem]:
     root = schema(schema_name)
     intended = {(tuple(e.absolute_path), key) for e in errors for _, key in _unknown_keys(e, root) if key}
     problems = [_problem(document, error, root) for error in errors if not _misspelt(error, intended)]
-    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.message))
+    return sorted([*document.problems, *problems], key=lambda p: (p.line or 0, p.column or 0, p.message))
 
 
 def _unknown_keys(error: ValidationError, root: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -53,8 +53,10 @@ def test_json_reads_as_yaml_with_locations():
     assert document.locations[("kind",)] == (3, 3)
 
 
-def test_duplicate_key_is_refused_at_its_line():
-    problem = _problem("a: 1\nb: 2\na: 3\n")
+def test_duplicate_key_is_reported_at_its_line_and_reading_goes_on():
+    document = _load("a: 1\nb: 2\na: {c: 3}\nd: [1, 2]\n")
+    assert document.data == {"a": 1, "b": 2, "d": [1, 2]}
+    [problem] = document.problems
     assert (problem.line, problem.column) == (3, 1)
     assert "clé en double" in problem.message and "« a »" in problem.message
 

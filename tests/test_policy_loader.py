@@ -132,3 +132,15 @@ def test_optional_fact_requires_on_absent(policy_text):
     fail = "      on_fail: ineligible\n"
     problems = _problems(policy_text, (f"{fail}      on_absent: pass\n", fail))
     assert "« purchase_date » est facultatif" in problems[0].message
+
+
+def test_schema_and_expression_problems_together(policy_text):
+    problems = _problems(policy_text, ("  on_outside: ineligible", "  on_outsde: ineligible"),
+                         ("test: editor_country in eu_member_states", "test: editor_contry in eu_member_states"),
+                         ("    region: {label: Région, outcome: eligible}\n",
+                          "    region: {label: Région, outcome: eligible}\n    region: {label: R}\n"))
+    messages = [p.message for p in problems]
+    assert any("on_outsde" in m for m in messages)
+    assert any("editor_contry" in m for m in messages)
+    assert any("clé en double : « region »" in m for m in messages)
+    assert [p.line for p in problems] == sorted(p.line for p in problems)
