@@ -10,22 +10,40 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
+from evaluator import french
 from evaluator.application import build_application, checked_document, read_application, submission_date
-from evaluator.cases import discover, load_cases, run_case
-from evaluator.documents import Document, load_document
+from evaluator.authoring import new_draft, publish
+from evaluator.cases import Summary, collect, load_cases, results_document, run_case, select
+from evaluator.coverage import coverage as rule_coverage
+from evaluator.coverage import parse_minimum, rule_lines, rules
+from evaluator.coverage import render_text as coverage_text
+from evaluator.diff import compare as compare_versions
+from evaluator.diff import to_markdown as diff_markdown
+from evaluator.diff import to_text as diff_text
+from evaluator.docs import build as build_document
+from evaluator.docs import to_html as document_html
+from evaluator.docs import to_markdown as document_markdown
+from evaluator.documents import Document, json_line_document, json_lines, load_document
 from evaluator.engine import evaluate as decide
 from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, Stage
+from evaluator.impact import assess as assess_impact
+from evaluator.impact import to_text as impact_text
+from evaluator.junit import render_junit
+from evaluator.lock import lock_problems, read_lock
+from evaluator.policy import Policy
 from evaluator.policy_loader import load_policy_file
-from evaluator.problems import InputError, Problem
+from evaluator.problems import InputError, Problem, raise_if_any
 from evaluator.registry import Registry
 from evaluator.report import render_text
 from evaluator.resources import policies_dir
+from evaluator.resources import schema as bundled_schema
+from evaluator.selection import compile_selection
 
 BAD_INPUT = 2
 
@@ -105,11 +123,11 @@ def batch(applications: str, output: IO[str], policy_version: str | None, policy
         registry = _registry(policy_dir)
         raw, source = _read(applications)
     failures = 0
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, line in enumerate(json_lines(raw), start=1):
         if not line.strip():
             continue
         try:
-            document = checked_document(_json_line(line, source, number))
+            document = checked_document(json_line_document(line, source, number))
             record: dict[str, Any] = registry.decide(document, policy_version).to_dict()
         except InputError as error:
             failures += 1
@@ -120,39 +138,33 @@ def batch(applications: str, output: IO[str], policy_version: str | None, policy
         sys.exit(BAD_INPUT)
 
 
-def _json_line(line: str, source: str, number: int) -> Document:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise InputError([Problem(source, f"clé en double : « {key} »", number)])
-        return dict(pairs)
-
-    try:
-        data = json.loads(line, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as error:
-        raise InputError([Problem(source, f"JSON invalide : {error.msg}", number, error.colno)]) from None
-    except RecursionError:
-        raise InputError([Problem(source, "JSON trop imbriqué", number)]) from None
-    return Document(source, data, [line], {(): (number, 1)})
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=str)
 @click.option("--kind", type=click.Choice(["auto", "policy", "application", "case"]), default="auto",
               help="Nature des fichiers (par défaut : reconnue au contenu).")
 @policy_dir_option
 def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
-    """Vérifie des politiques, des demandes ou des fichiers de cas ; tous les problèmes sont listés."""
+    """Vérifie des politiques (fichiers ou répertoires de versions), des demandes ou des fichiers de
+    cas ; tous les problèmes sont listés."""
     problems: list[Problem] = []
     registry: Registry | None = None
     for name in files:
         try:
+            if Path(name).is_dir():
+                checked_set = Registry.from_directory(Path(name))
+                click.echo(f"{checked_set.directory} : versions cohérentes — "
+                           + " ; ".join(_version_line(p) for p in checked_set.versions) + ".")
+                continue
             raw, source = _read(name)
             document = load_document(raw, source)
             detected = kind if kind != "auto" else _detect(document)
             if detected == "policy":
                 policy = load_policy_file(Path(name))
+                lock = read_lock(Path(name).parent)
+                lock_check = lock_problems(Path(name).parent, {policy.version: Path(name)}, {policy.version: policy},
+                                           {k: v for k, v in lock.items() if k == policy.version})
+                if lock_check:
+                    raise InputError(lock_check)
                 click.echo(f"{source} : politique {policy.id} {policy.version} valide.")
             elif detected == "case":
                 click.echo(f"{source} : {len(load_cases(Path(name)))} cas valides.")
@@ -169,6 +181,11 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
             raise InputError(problems)
 
 
+def _version_line(policy: Policy) -> str:
+    state = "publiée" if policy.status == "published" else "brouillon"
+    return f"{policy.version} ({state}, à partir du {french.day(policy.effective_from)})"
+
+
 def _detect(document: Document) -> str:
     data = document.data
     if isinstance(data, dict) and "cases" in data:
@@ -179,27 +196,82 @@ def _detect(document: Document) -> str:
 
 
 @main.command("test")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("-k", "keyword", default=None, help="Ne lancer que les cas dont le nom contient ce texte.")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("-k", "keyword", default=None, metavar="EXPR",
+              help="Ne lancer que les cas choisis : mots cherchés dans le nom du cas, de son fichier et sa clause "
+                   "(sans tenir compte des majuscules ni des accents), reliés par and, or, not et parenthèses ; "
+                   "une phrase entre guillemets. Ex. : -k \"fenetre and not veille\".")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="text : échecs et résumé en français ; json : résultats pour les outils.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
+              help="Écrire aussi les résultats en JUnit XML (lu par GitLab, Jenkins…) dans ce fichier.")
+@click.option("--fail-on-empty", is_flag=True, help="Échouer (code 1) quand aucun cas n'est lancé.")
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Rapporter, règle par règle, les issues de la politique que les cas ont exercées.")
+@click.option("--coverage-min", default=None, metavar="PCT",
+              help="Échouer (code 1) si la couverture des règles est inférieure à PCT % (implique --coverage).")
+@click.option("--coverage-json", type=click.Path(dir_okay=False), default=None,
+              help="Écrire la couverture en JSON dans ce fichier (implique --coverage).")
 @policy_dir_option
-def run_tests(paths: tuple[str, ...], keyword: str | None, policy_dir: str | None) -> None:
-    """Lance les cas de test (par défaut : tests/cases) et résume « N passed, N failed »."""
+def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, junit_xml: str | None,
+              fail_on_empty: bool, with_coverage: bool, coverage_min: str | None, coverage_json: str | None,
+              policy_dir: str | None) -> None:
+    """Lance les cas de test (par défaut : tests/cases) et résume « N passed, N failed ».
+
+    Codes de sortie : 0 tous les cas passent, 1 un cas échoue (ou aucun cas avec --fail-on-empty, ou
+    une couverture sous --coverage-min), 2 entrée invalide (fichier de cas, demande d'un cas, option)."""
     with _bad_input():
+        minimum = parse_minimum(coverage_min) if coverage_min is not None else None
+        selection = compile_selection(keyword or "")
         registry = _registry(policy_dir)
-        files = discover([Path(p) for p in paths] or [Path("tests/cases")])
-        cases = [case for path in files for case in load_cases(path)]
-    selected = [case for case in cases if keyword is None or keyword.lower() in case.name.lower()]
-    failed = 0
-    for case in selected:
-        result = run_case(case, registry)
-        if result.passed:
-            continue
-        failed += 1
-        click.echo(f"ÉCHEC {case.location} — {case.name}")
-        for difference in result.differences:
-            click.echo(f"    {difference}")
-    click.echo(f"{len(selected) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+        cases, problems = collect([Path(p) for p in paths] or [Path("tests/cases")])
+        raise_if_any(problems)
+    selected = select(cases, selection)
+    results = [run_case(case, registry) for case in selected]
+    summary = Summary.of(results, len(cases) - len(selected))
+    report = None
+    if with_coverage or minimum is not None or coverage_json:
+        documents = {p.version: load_document(Path(p.origin).read_bytes(), p.origin) for p in registry.versions}
+        report = rule_coverage(registry.versions, [r.decision for r in results if r.decision is not None],
+                               {p.version: rule_lines(documents[p.version], rules(p)) for p in registry.versions})
+    writes = [(junit_xml, render_junit(results))] if junit_xml else []
+    if coverage_json and report is not None:
+        writes.append((coverage_json, json.dumps(report.to_dict(minimum), ensure_ascii=False, indent=2) + "\n"))
+    with _bad_input():
+        for target, text in writes:
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+                Path(target).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise InputError([Problem(target, f"écriture impossible : {error.strerror}")]) from None
+    if output_format == "json":
+        document = results_document(results, summary)
+        if report is not None:
+            document["coverage"] = report.to_dict(minimum)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            if not result.passed:
+                click.echo(f"{'ERREUR' if result.verdict == 'error' else 'ÉCHEC'} {result.case.location} — "
+                           f"{result.case.name}")
+                for line in result.explanation():
+                    click.echo("    " + line.replace("\n", "\n    "))
+        if report is not None:
+            click.echo("\n".join(coverage_text(report, minimum)))
+        click.echo(summary.line())
+    if summary.errors:
+        click.echo(f"{summary.errors} cas dont la demande est refusée : corrigez le fichier de cas.", err=True)
+        sys.exit(BAD_INPUT)
+    if summary.failed:
+        sys.exit(1)
+    if fail_on_empty and not summary.ran:
+        click.echo("aucun cas lancé (--fail-on-empty) : vérifiez les chemins et l'expression -k.", err=True)
+        sys.exit(1)
+    if minimum is not None and report is not None and not report.meets(minimum):
+        click.echo(f"couverture des règles insuffisante : {report.covered}/{report.total} issues exercées, "
+                   f"minimum exigé {coverage_min} %.", err=True)
+        sys.exit(1)
+    sys.exit(0)
 
 
 @main.command()
@@ -218,6 +290,114 @@ def facts() -> None:
     for fact in ENTITY_FACTS.values():
         click.echo(f"  {fact.name:<34} {fact.type.value} — {fact.label}")
     click.echo(f"Politiques livrées : {policies_dir()}")
+
+
+@main.group()
+def policy() -> None:
+    """Créer et publier les versions d'une politique."""
+
+
+@policy.command("new")
+@click.argument("version")
+@click.option("--from", "source_version", required=True, help="La version à copier.")
+@click.option("--effective-from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date de dépôt à partir de laquelle la nouvelle version s'appliquera (AAAA-MM-JJ).")
+@policy_dir_option
+def policy_new(version: str, source_version: str, effective_from: datetime, policy_dir: str | None) -> None:
+    """Écrit un brouillon de VERSION, copie d'une version existante, à amender."""
+    with _bad_input():
+        written = new_draft(_registry(policy_dir), version, source_version, effective_from.date())
+    click.echo(f"Brouillon de la version {version} écrit : {written.path}")
+    click.echo(f"  copie de la version {source_version}, applicable aux demandes déposées à partir du "
+               f"{french.day(written.policy.effective_from)} une fois publiée.")
+    where = f" --policy-dir {policy_dir}" if policy_dir else ""
+    click.echo("Ensuite : amendez le fichier, puis")
+    click.echo(f"  guichet validate {written.path}")
+    click.echo(f"  guichet diff 1.0 {version}{where}".replace("1.0", source_version, 1))
+    click.echo(f"  guichet policy publish {version}{where}")
+
+
+@policy.command("publish")
+@click.argument("version")
+@policy_dir_option
+def policy_publish(version: str, policy_dir: str | None) -> None:
+    """Publie le brouillon VERSION : le vérifie avec les autres versions, le fige et inscrit son
+    empreinte dans le verrou."""
+    with _bad_input():
+        written = publish(_registry(policy_dir), version, date.today())
+    click.echo(f"Version {version} publiée : {written.path}")
+    click.echo(f"  applicable aux demandes déposées à partir du {french.day(written.policy.effective_from)}.")
+    click.echo(f"  empreinte sha256 {written.policy.sha256} inscrite dans {written.lock}.")
+    click.echo("  Elle est désormais figée : tout amendement sera une nouvelle version.")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["policy", "application", "decision", "case"]))
+def schema(name: str) -> None:
+    """Affiche un schéma JSON : policy, application, decision ou case."""
+    click.echo(json.dumps(bundled_schema(name), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--version", "version", default=None, help="La version à documenter (par défaut : la dernière).")
+@click.option("--format", "output_format", type=click.Choice(["markdown", "html"]), default="markdown")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Fichier à écrire (par défaut : la sortie standard).")
+@policy_dir_option
+def docs(version: str | None, output_format: str, output: str | None, policy_dir: str | None) -> None:
+    """Rend une version de la politique en document à relire contre le cahier des charges."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = registry.version(version) if version else registry.versions[-1]
+    blocks = build_document(chosen)
+    text = (document_html(blocks, f"{chosen.title} — version {chosen.version}") if output_format == "html"
+            else document_markdown(blocks))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Documentation de la version {chosen.version} écrite : {output}")
+
+
+@main.command()
+@click.argument("old_version")
+@click.argument("new_version")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text")
+@policy_dir_option
+def diff(old_version: str, new_version: str, output_format: str, policy_dir: str | None) -> None:
+    """Liste, en termes métier, ce qui change d'une version à l'autre."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        old, new = registry.version(old_version), registry.version(new_version)
+    changes = compare_versions(old, new)
+    if output_format == "json":
+        click.echo(json.dumps({"from": old.version, "to": new.version, "changes": [c.to_dict() for c in changes]},
+                              ensure_ascii=False, indent=2))
+    elif output_format == "markdown":
+        click.echo(diff_markdown(old, new, changes), nl=False)
+    else:
+        click.echo(diff_text(old, new, changes), nl=False)
+
+
+@main.command()
+@click.option("--from", "old_version", required=True, help="La version en vigueur.")
+@click.option("--to", "new_version", required=True, help="La version envisagée (un brouillon convient).")
+@click.argument("applications", type=str)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@policy_dir_option
+def impact(old_version: str, new_version: str, applications: str, output_format: str, policy_dir: str | None) -> None:
+    """Évalue un portefeuille de demandes (JSON Lines) sous deux versions et résume ce qui change."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        old, new = registry.version(old_version), registry.version(new_version)
+        raw, source = _read(applications)
+    lines = [(n, line) for n, line in enumerate(json_lines(raw), start=1)
+             if line.strip()]
+    result = assess_impact(old, new, lines, source)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(impact_text(result), nl=False)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ of each plain non-string scalar is kept, so that a value the schema expects as a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from evaluator.problems import InputError, JsonPath, Problem
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+_INT_DIGITS = 4000  # below Python's limit on int() of a text (4300 digits)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -102,33 +104,91 @@ def load_document(raw: bytes, source: str) -> Document:
         _compose(yaml.parse(text, Loader=_Loader), document)
     except yaml.MarkedYAMLError as error:
         raise InputError([_syntax_problem(error, document)]) from None
-    except yaml.YAMLError as error:
-        raise InputError([Problem(source, f"YAML invalide : {error}")]) from None
+    except yaml.reader.ReaderError as error:
+        raise InputError([_character_problem(error, text, document)]) from None
+    except yaml.YAMLError:
+        raise InputError([Problem(source, "syntaxe YAML invalide")]) from None
     return document
+
+
+def _character_problem(error: yaml.reader.ReaderError, text: str, document: Document) -> Problem:
+    """A character YAML refuses (a control character, U+FFFE…), located by its first occurrence."""
+    character = chr(error.character) if isinstance(error.character, int) else str(error.character)
+    message = f"caractère non autorisé dans un fichier YAML (U+{ord(character[:1] or ' '):04X})"
+    hint = "retirez ce caractère invisible (copié-collé d'un autre logiciel ?)"
+    offset = text.find(character)
+    if offset < 0:
+        return Problem(document.source, message, hint=hint)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    excerpt = document.lines[line - 1] if 0 < line <= len(document.lines) else None
+    return Problem(document.source, message, line, column, hint=hint, excerpt=excerpt)
+
+
+# What the YAML parser says (English, from libyaml or PyYAML), and what we tell the reader; the first
+# entry whose words are all found in the parser's message wins.
+_SYNTAX_MESSAGES: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
+    (("escape",), "séquence d'échappement « \\ » invalide dans un texte entre guillemets doubles",
+     "doublez la barre oblique (« \\\\ ») ou mettez le texte entre guillemets simples"),
+    (("hexdecimal",), "séquence d'échappement « \\ » invalide dans un texte entre guillemets doubles",
+     "doublez la barre oblique (« \\\\ ») ou mettez le texte entre guillemets simples"),
+    (("flow sequence",), "liste entre crochets non fermée", "fermez la liste par « ] »"),
+    (("flow mapping",), "dictionnaire entre accolades non fermé", "fermez-le par « } »"),
+    (("unacceptable character",), "caractère non autorisé dans un fichier YAML", None),
+    (("special characters are not allowed",), "caractère non autorisé dans un fichier YAML", None),
+    (("unexpected end of stream",), "texte entre guillemets non fermé", "fermez les guillemets sur la même valeur"),
+    (("quoted scalar",), "texte entre guillemets non fermé", "fermez les guillemets sur la même valeur"),
+    (("mapping values are not allowed",), "« : » inattendu",
+     "mettez la valeur entre guillemets si elle contient « : »"),
+    (("maximum nesting depth",), f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)", None),
+    (("expected a single document",), "le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu",
+     None),
+    (("but found another document",), "le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu",
+     None),
+    (("unexpected document indicator",), "« --- » ou « ... » inattendu au milieu d'une valeur", None),
+    (("expected key",), "structure inattendue : une clé (« nom: valeur ») est attendue ici",
+     "vérifiez l'indentation (les clés d'un même bloc s'alignent sur la même colonne) et ce qui suit la valeur"),
+    (("expected '-' indicator",), "indentation incohérente : un élément de liste (« - ») est attendu à ce niveau",
+     "alignez les « - » d'une même liste sur la même colonne"),
+    (("block sequence entries are not allowed",), "« - » inattendu à cet endroit",
+     "une liste commence à la ligne qui suit sa clé, ou s'écrit entre crochets"),
+    (("could not find expected ':'",), "« : » attendu après la clé", "écrivez « clé: valeur » sur une même ligne"),
+    (("mapping keys are not allowed",), "clé inattendue à cet endroit", "vérifiez l'indentation de cette ligne"),
+    (("cannot start any token",), "caractère inattendu en début de valeur",
+     "mettez la valeur entre guillemets : « @ », « ` » et « % » ne peuvent pas commencer une valeur"),
+    (("expected node content",), "valeur attendue", "vérifiez la ponctuation de cette ligne"),
+    (("alphabetic or numeric character", "anchor"), "nom d'ancre (« & ») invalide",
+     "mettez la valeur entre guillemets si elle commence par « & »"),
+    (("alphabetic or numeric character", "alias"), "nom d'alias (« * ») invalide",
+     "mettez la valeur entre guillemets si elle commence par « * »"),
+    (("directive",), "directive YAML (« % ») non reconnue", "retirez la ligne qui commence par « % »"),
+    (("incompatible YAML document",), "version de YAML non reconnue", "retirez la ligne « %YAML »"),
+    (("tag",), "étiquette YAML (« ! ») non acceptée", "retirez l'étiquette : les types sont déduits des valeurs"),
+    (("comment or line break",), "texte inattendu après la valeur", "mettez la valeur entière entre guillemets"),
+    (("indentation indicator",), "indicateur d'indentation invalide après « | » ou « > »", None),
+)
+
+
+_UNCLOSED = frozenset({"liste entre crochets non fermée", "dictionnaire entre accolades non fermé",
+                       "texte entre guillemets non fermé"})
 
 
 def _syntax_problem(error: yaml.MarkedYAMLError, document: Document) -> Problem:
     mark = error.problem_mark or error.context_mark
     found = f"{error.problem or ''} {error.context or ''}"
-    message, hint = "syntaxe YAML invalide", None
-    if "'\\t'" in found or "\\t" in found or _tab_at(error, document):
+    message: str = "syntaxe YAML invalide"
+    hint: str | None = "vérifiez l'indentation, les guillemets et la ponctuation de cette ligne"
+    if "'\\t'" in found or "\\t" in found or "tab character" in found or _tab_at(error, document):
         message, hint = "tabulation dans l'indentation", "YAML n'accepte que des espaces pour indenter"
-    elif "flow sequence" in found:
-        message, hint = "liste entre crochets non fermée", "fermez la liste par « ] »"
-    elif "flow mapping" in found:
-        message, hint = "dictionnaire entre accolades non fermé", "fermez-le par « } »"
-    elif "unacceptable character" in found or "special characters are not allowed" in found:
-        message = "caractère non autorisé dans un fichier YAML"
-    elif "found unexpected end of stream" in found or "quoted scalar" in found:
-        message, hint = "texte entre guillemets non fermé", "fermez les guillemets sur la même valeur"
-    elif "mapping values are not allowed" in found:
-        message, hint = "« : » inattendu", "mettez la valeur entre guillemets si elle contient « : »"
-    elif "maximum nesting depth" in found:
-        message = f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)"
-    elif "expected a single document" in found or "but found another document" in found:
-        message = "le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu"
-    if message == "syntaxe YAML invalide":
-        message += f" ({(error.problem or error.context or '').strip()})"
+    else:
+        for words, known, known_hint in _SYNTAX_MESSAGES:
+            if all(word in found for word in words):
+                message, hint = known, known_hint
+                break
+    if message in _UNCLOSED and error.context_mark is not None and error.problem_mark is not None:
+        # where the list, the dictionary or the text was opened, rather than where reading gave up
+        hint = f"{hint} ; la lecture s'est arrêtée ligne {error.problem_mark.line + 1}"
+        mark = error.context_mark
     if mark is None:
         return Problem(document.source, message, hint=hint)
     line, column = mark.line + 1, mark.column + 1
@@ -155,7 +215,7 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, bool]:
         if text in _NULLS:
             return None, True
         if _INT.fullmatch(text):
-            return (int(text) if len(text) <= 30 else Decimal(text)), True
+            return (int(text) if len(text) <= _INT_DIGITS else Decimal(text)), True
         if _DECIMAL.fullmatch(text):
             return Decimal(text), True
         if text in _SPECIAL_DECIMALS:
@@ -282,3 +342,57 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             place(event, value, nodes, None)
         if budget < 0:
             raise InputError([Problem(document.source, f"le document compte plus de {MAX_NODES} valeurs")])
+
+
+def json_lines(raw: bytes) -> list[str]:
+    """The lines of a JSON Lines file, cut at "\\n" only (a U+2028 inside a text does not end a line);
+    a byte-order mark is dropped, and bytes that are not UTF-8 are kept (as lone surrogates) for
+    ``json_line_document`` to refuse with their line."""
+    text = raw.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_JSON_MESSAGES = {
+    "Expecting value": "valeur attendue",
+    "Expecting property name enclosed in double quotes": "nom de clé entre guillemets doubles attendu",
+    "Expecting ',' delimiter": "« , » attendue entre deux éléments",
+    "Expecting ':' delimiter": "« : » attendu après la clé",
+    "Extra data": "texte en trop après le document",
+    "Unterminated string starting at": "texte entre guillemets non fermé",
+    "Invalid control character at": "caractère de contrôle dans un texte",
+    "Invalid \\escape": "séquence d'échappement « \\ » invalide",
+    "Invalid \\uXXXX escape": "séquence « \\u » invalide",
+    "Unexpected UTF-8 BOM (decode using utf-8-sig)": "marque d'ordre des octets (BOM) en début de ligne",
+}
+
+
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
+
+
+def json_line_document(line: str, source: str, number: int) -> Document:
+    """One line of a JSON Lines file as a document: numbers as ``Decimal``, duplicate keys refused,
+    every problem located at the line."""
+    bad = _NOT_UTF8.search(line)
+    if bad is not None:
+        message = f"la ligne n'est pas un texte UTF-8 valide (octet 0x{ord(bad[0]) - 0xDC00:02x})"
+        raise InputError([Problem(source, message, number, bad.start() + 1, hint="enregistrez le fichier en UTF-8")])
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InputError([Problem(source, f"clé en double : « {key} »", number)])
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        data = json.loads(line, parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal,
+                          object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as error:
+        message = _JSON_MESSAGES.get(error.msg, "syntaxe invalide")
+        raise InputError([Problem(source, f"JSON invalide : {message}", number, error.colno)]) from None
+    except RecursionError:
+        raise InputError([Problem(source, "JSON trop imbriqué", number)]) from None
+    return Document(source, data, [line], {(): (number, 1)})

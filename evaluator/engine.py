@@ -252,7 +252,8 @@ _GROUP_WORDS = {"licence": "licences", "deployment": "déploiement"}
 def _deployment_cap(work: _Work, deployment_by_entity: dict[str, Decimal]) -> None:
     formula = work.policy.expenses.eligible_deployment
     requested: Decimal = work.facts["deployment_requested"]
-    eligible = min(max(work.round(Decimal(work.evaluate(formula.expression))), ZERO), requested)
+    # bounded before rounding: whatever the formula gives, the result lies between 0 and the request
+    eligible = work.round(min(max(Decimal(work.evaluate(formula.expression)), ZERO), requested))
     if eligible < requested:
         work.find("expenses.eligible_deployment", "info", formula.clause,
                   f"{formula.label} : {french.euros(eligible)} retenus sur {french.euros(requested)} de "
@@ -425,14 +426,10 @@ def _amounts(work: _Work) -> Amounts:
                   f"Subvention : {french.euros(licence)} de licences et {french.euros(deployment)} de "
                   f"déploiement éligibles à {french.percent(rate)}, soit {french.euros(grant_licence)} + "
                   f"{french.euros(grant_deployment)} = {french.euros(total)} ({policy.rounding.label.lower()} : "
-                  f"{_ROUNDING_WORDS.get(policy.rounding.mode, policy.rounding.mode)}).")
+                  f"{french.ROUNDING_WORDS[policy.rounding.mode]}).")
         _payments(work, total)
     return Amounts(facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
                    grant_licence, grant_deployment, total)
-
-
-_ROUNDING_WORDS = {"down": "au centime inférieur", "up": "au centime supérieur",
-                   "half_up": "au plus proche", "half_even": "au plus proche, au pair"}
 
 
 def _payments(work: _Work, total: Decimal) -> None:

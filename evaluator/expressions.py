@@ -14,7 +14,7 @@ import ast
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
@@ -202,7 +202,11 @@ class _Checker:
         if isinstance(value, bool):
             return Type.BOOL
         if isinstance(value, (int, float)):
-            number = Decimal(self._fragment(node).replace("_", ""))
+            try:
+                number = Decimal(self._fragment(node).replace("_", ""))
+            except InvalidOperation:
+                raise ExpressionError(f"nombre non admis : {self._fragment(node)}",
+                                      "écrivez les nombres en décimal, par exemple 16 ou 0.40") from None
             if not number.is_finite() or abs(number) > MAX_LITERAL:
                 raise ExpressionError(f"nombre hors limites : {self._fragment(node)}")
             node.value = number  # type: ignore[assignment]  # a Decimal constant, read by simpleeval as is

@@ -41,6 +41,10 @@ def day(value: date) -> str:
     return f"{first} {_MONTHS[value.month - 1]} {value.year}"
 
 
+ROUNDING_WORDS = {"down": "au centime inférieur", "up": "au centime supérieur", "half_up": "au plus proche",
+                  "half_even": "au plus proche, au pair"}
+
+
 def quantity(value: object, unit: str | None) -> str:
     """A value in the unit a policy parameter or a fact declares."""
     if isinstance(value, date):

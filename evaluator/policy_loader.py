@@ -6,7 +6,6 @@ policy that loads can evaluate any valid application.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from evaluator import facts
 from evaluator.documents import Document, load_document
 from evaluator.expressions import Expression, ExpressionError, Symbol, Type, compile_expression
 from evaluator.french import quantity
+from evaluator.lock import digest
 from evaluator.policy import (
     Beneficiaries,
     Bonus,
@@ -59,12 +59,26 @@ T = TypeVar("T")
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
+MODELINE = "# yaml-language-server: $schema="
+
+
 def load_policy_file(path: Path) -> Policy:
+    """Load a policy file; a file must open with the schema modeline that editors read."""
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise InputError([Problem(str(path), f"lecture impossible : {error.strerror}")]) from None
-    return load_policy(raw, str(path))
+    modeline = [] if raw.lstrip(b"\xef\xbb\xbf").startswith(MODELINE.encode()) else [Problem(
+        str(path), "la première ligne doit désigner le schéma des politiques", 1, 1,
+        hint=f"ajoutez en tête : {MODELINE}<chemin vers>/schemas/policy.schema.json",
+    )]
+    try:
+        policy = load_policy(raw, str(path))
+    except InputError as error:
+        raise InputError([*modeline, *error.problems]) from None
+    if modeline:
+        raise InputError(modeline)
+    return policy
 
 
 def load_policy(raw: bytes, source: str) -> Policy:
@@ -74,7 +88,7 @@ def load_policy(raw: bytes, source: str) -> Policy:
         raise InputError(sorted([*problems, *_expression_problems(document, problems)],
                                 key=lambda p: (p.line or 0, p.column or 0)))
     builder = _Builder(document)
-    policy = builder.build(hashlib.sha256(raw).hexdigest())
+    policy = builder.build(digest(raw))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
     return policy

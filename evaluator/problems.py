@@ -42,9 +42,10 @@ class Problem:
         if self.path is not None:
             text += f" (à {format_path(self.path)})"
         if self.excerpt is not None:
-            text += f"\n    {self.excerpt}"
-            if self.column is not None:
-                text += "\n    " + " " * (self.column - 1) + "^"
+            excerpt, column = _window(self.excerpt, self.column)
+            text += f"\n    {excerpt}"
+            if column is not None:
+                text += "\n    " + " " * (column - 1) + "^"
         if self.hint:
             text += f"\n  conseil : {self.hint}"
         return text
@@ -58,6 +59,20 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+EXCERPT_WIDTH = 100
+
+
+def _window(line: str, column: int | None) -> tuple[str, int | None]:
+    """At most ``EXCERPT_WIDTH`` characters of a long line, around ``column`` (moved to match)."""
+    if len(line) <= EXCERPT_WIDTH:
+        return line, column
+    start = max(0, min((column or 1) - 1 - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+    shown = line[start:start + EXCERPT_WIDTH]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + EXCERPT_WIDTH < len(line) else ""
+    return prefix + shown + suffix, None if column is None else column - start + len(prefix)
 
 
 class InputError(Exception):

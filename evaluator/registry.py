@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from evaluator import french
 from evaluator.application import (
     build_application,
     checked_document,
@@ -24,6 +26,7 @@ from evaluator.application import (
 from evaluator.decision import Decision
 from evaluator.documents import Document
 from evaluator.engine import evaluate
+from evaluator.lock import lock_problems, read_lock
 from evaluator.policy import Policy
 from evaluator.policy_loader import load_policy_file
 from evaluator.problems import InputError, Problem
@@ -34,16 +37,17 @@ from evaluator.resources import policies_dir
 class Registry:
     directory: Path
     versions: tuple[Policy, ...]
+    files: Mapping[str, Path]
 
     @classmethod
     def from_directory(cls, directory: Path) -> Registry:
-        """Load every version in ``directory`` (or in its single policy sub-directory)."""
-        files = sorted(directory.glob("*.yaml")) or sorted(directory.glob("*/*.yaml"))
-        if not files:
-            raise InputError([Problem(str(directory), "aucune politique (fichier .yaml) dans ce répertoire")])
+        """Load every version of the policy in ``directory`` (or in its single sub-directory), and
+        check that they form a consistent whole: file names, lock, effective dates, window."""
+        directory = _versions_directory(directory)
         problems: list[Problem] = []
-        versions: list[Policy] = []
-        for path in files:
+        versions: dict[str, Policy] = {}
+        files: dict[str, Path] = {}
+        for path in sorted(directory.glob("*.yaml")):
             try:
                 policy = load_policy_file(path)
             except InputError as error:
@@ -52,13 +56,14 @@ class Registry:
             if path.stem != policy.version:
                 problems.append(Problem(str(path), f"le fichier déclare la version {policy.version} : "
                                         f"il doit s'appeler {policy.version}.yaml"))
-            versions.append(policy)
-        ids = sorted({p.id for p in versions})
-        if len(ids) > 1:
-            problems.append(Problem(str(directory), "plusieurs politiques dans un même répertoire : " + ", ".join(ids)))
+                continue
+            versions[policy.version] = policy
+            files[policy.version] = path
+        problems.extend(lock_problems(directory, files, versions, read_lock(directory)))
+        problems.extend(consistency_problems(directory, versions, files))
         if problems:
             raise InputError(problems)
-        return cls(directory, tuple(sorted(versions, key=_version_key)))
+        return cls(directory, tuple(sorted(versions.values(), key=version_key)), files)
 
     @classmethod
     def default(cls) -> Registry:
@@ -103,5 +108,51 @@ class Registry:
         return self.decide(read_application(raw, source), version, as_of)
 
 
-def _version_key(policy: Policy) -> tuple[int, ...]:
+def version_key(policy: Policy) -> tuple[int, ...]:
     return tuple(int(part) for part in policy.version.split("."))
+
+
+def _versions_directory(directory: Path) -> Path:
+    """The directory holding the version files: ``directory`` itself, or its one sub-directory."""
+    if any(directory.glob("*.yaml")):
+        return directory
+    candidates = sorted({path.parent for path in directory.glob("*/*.yaml")})
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InputError([Problem(str(directory), "aucune politique (fichier .yaml) dans ce répertoire")])
+    names = ", ".join(c.name for c in candidates)
+    raise InputError([Problem(str(directory), f"plusieurs politiques dans ce répertoire ({names})",
+                              hint="indiquez le répertoire d'une seule politique")])
+
+
+def consistency_problems(directory: Path, versions: Mapping[str, Policy], files: Mapping[str, Path]) -> list[Problem]:
+    """Published versions must follow one another: one policy, distinct numbers and effective dates
+    increasing with the version, and the first in force when the window opens."""
+    problems: list[Problem] = []
+    ids = sorted({p.id for p in versions.values()})
+    if len(ids) > 1:
+        problems.append(Problem(str(directory), "plusieurs politiques dans un même répertoire : " + ", ".join(ids)))
+    published = sorted((p for p in versions.values() if p.status == "published"), key=version_key)
+    for previous, current in pairwise(published):
+        where = str(files[current.version])
+        if version_key(previous) == version_key(current):
+            message = f"les versions {previous.version} et {current.version} portent le même numéro"
+            problems.append(Problem(where, message))
+        elif current.effective_from <= previous.effective_from:
+            problems.append(Problem(
+                where,
+                f"la version {current.version} prend effet le {french.day(current.effective_from)}, pas après la "
+                f"version {previous.version} ({french.day(previous.effective_from)}) : leurs périodes se chevauchent",
+                hint="une nouvelle version prend effet après la précédente",
+            ))
+    if published:
+        first = published[0]
+        if first.effective_from > first.window.opens_on:
+            problems.append(Problem(
+                str(files[first.version]),
+                f"aucune version publiée n'est en vigueur du {french.day(first.window.opens_on)} au "
+                f"{french.day(first.effective_from - timedelta(days=1))}, alors que le guichet est ouvert",
+                hint="la première version doit prendre effet au plus tard à l'ouverture du guichet",
+            ))
+    return problems

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from evaluator.documents import Document
@@ -76,7 +76,7 @@ def parse_money(value: int | Decimal | str) -> Decimal:
     """An amount in euros: finite, not negative, at most two decimals, below the sanity limit."""
     if isinstance(value, str):
         try:
-            amount = Decimal(value.strip())
+            amount = Decimal(_YAML_SPECIALS.get(value.strip(), value.strip()))
         except InvalidOperation:
             raise ValueError(f"« {value} » n'est pas un montant") from None
     else:
@@ -93,15 +93,54 @@ def parse_money(value: int | Decimal | str) -> Decimal:
     return amount
 
 
+_YAML_SPECIALS = {".nan": "NaN", ".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity"}
+
 FORMATS = FormatChecker(formats=())
 FORMATS.checks("date", raises=ValueError)(check_date)
 FORMATS.checks("siren", raises=ValueError)(check_siren)
 FORMATS.checks("money", raises=ValueError)(check_money)
 
 
+def _finite_number(checker: object, instance: object) -> bool:
+    """A number, and a finite one: NaN and the infinities (YAML ``.nan``, JSON ``NaN``) are not
+    numbers for the schemas, so that no bound is ever compared with them."""
+    if isinstance(instance, bool) or not isinstance(instance, (int, Decimal)):
+        return False
+    return not isinstance(instance, Decimal) or instance.is_finite()
+
+
+def _unique_items(validator: Any, unique: bool, instance: object, schema: dict[str, Any]) -> Iterable[ValidationError]:
+    """``uniqueItems``, except over a list holding a NaN, which cannot be ordered (its type is
+    reported on the item itself)."""
+    if isinstance(instance, list) and any(isinstance(item, Decimal) and not item.is_finite() for item in instance):
+        return
+    yield from Draft202012Validator.VALIDATORS["uniqueItems"](validator, unique, instance, schema)
+
+
+def _exact_bound(keyword: str) -> Any:
+    """A numeric bound compared as the decimal it is written as: the schemas' ``0.01`` is read by
+    ``json`` as a float a little above 0.01, which the ``Decimal`` 0.01 of a document would fail."""
+    original = Draft202012Validator.VALIDATORS[keyword]
+
+    def check(validator: Any, bound: object, instance: object, schema: dict[str, Any]) -> Iterable[ValidationError]:
+        yield from original(validator, Decimal(repr(bound)) if isinstance(bound, float) else bound, instance, schema)
+
+    return check
+
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    validators={"uniqueItems": _unique_items,
+                **{keyword: _exact_bound(keyword)
+                   for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
+)
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(schema(name), format_checker=FORMATS)
+    checker: Draft202012Validator = _Validator(schema(name), format_checker=FORMATS)
+    return checker
 
 
 def validate(document: Document, schema_name: str) -> list[Problem]:
@@ -114,8 +153,9 @@ def validate(document: Document, schema_name: str) -> list[Problem]:
             break
     root = schema(schema_name)
     intended = {(tuple(e.absolute_path), key) for e in errors for _, key in _unknown_keys(e, root) if key}
-    problems = [_problem(document, error, root) for error in errors if not _misspelt(error, intended)]
-    return sorted([*document.problems, *problems], key=lambda p: (p.line or 0, p.column or 0, p.message))
+    problems = [_problem(document, error, root, intended) for error in errors if not _misspelt(error, intended)]
+    unique = list(dict.fromkeys([*document.problems, *problems]))
+    return sorted(unique, key=lambda p: (p.line or 0, p.column or 0, p.message))
 
 
 def _unknown_keys(error: ValidationError, root: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -138,12 +178,15 @@ def _misspelt(error: ValidationError, intended: set[tuple[JsonPath, str]]) -> bo
 
 def _restore_text(document: Document, error: ValidationError) -> bool:
     """Put back the original text of a plain scalar that YAML read as a number or a boolean."""
+    if error.validator in ("oneOf", "anyOf") and any(
+            leaf.validator != "type" and leaf.absolute_path == error.absolute_path for leaf in error.context or ()):
+        return False  # an alternative takes the value as it was read (a number out of bounds, say)
     for leaf in _leaves(error):
         path = tuple(leaf.absolute_path)
         expected = leaf.validator_value
         if leaf.validator == "type" and "string" in (expected if isinstance(expected, list) else [expected]):
             text = document.plain_text.pop(path, None)
-            if text is not None and path:
+            if text is not None and path and leaf.instance is not None:  # null stays empty, not "null"
                 _set(document.data, path, text)
                 return True
     return False
@@ -161,7 +204,8 @@ def _set(data: Any, path: JsonPath, value: object) -> None:
     data[path[-1]] = value
 
 
-def _problem(document: Document, error: ValidationError, root: dict[str, Any]) -> Problem:
+def _problem(document: Document, error: ValidationError, root: dict[str, Any],
+             misspelt: set[tuple[JsonPath, str]]) -> Problem:
     if error.validator in ("oneOf", "anyOf") and error.context:
         error = _best(error)
     path: JsonPath = tuple(error.absolute_path)
@@ -177,17 +221,26 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any]) -
             message += " ; clés admises : " + ", ".join(map(str, allowed))
         return document.problem((*path, key), message, hint=hint)
     if keyword == "required":
-        missing = [key for key in error.validator_value if isinstance(value, dict) and key not in value]
+        missing = [key for key in error.validator_value
+                   if isinstance(value, dict) and key not in value and (path, key) not in misspelt]
+        if len(missing) > 1:
+            return document.problem(path, "clés obligatoires manquantes : " + ", ".join(f"« {k} »" for k in missing),
+                                    hint)
         return document.problem(path, f"clé obligatoire manquante : « {missing[0] if missing else '?'} »", hint)
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         key, intended = (_unknown_keys(error, root) or [("?", None)])[0]
         known = sorted(_known_properties(subschema, root))
         hint = f"vouliez-vous dire « {intended} » ?" if intended else "clés admises : " + ", ".join(known)
         return document.problem((*path, key), f"clé inconnue : « {key} »", hint)
+    if keyword == "type" and isinstance(value, Decimal) and not value.is_finite():
+        what = "montant" if subschema.get("format") == "money" else "nombre"
+        return document.problem(path, f"« {value} » n'est pas un {what} fini", hint)
     if keyword == "type":
         message = f"{_describe(value)} là où {_expected_type(error.validator_value)} est attendu"
         if error.validator_value == "integer" and isinstance(value, Decimal):
-            message = f"{value} n'est pas un nombre entier"
+            message = f"{_show(value)} n'est pas un nombre entier"
+            if value == value.to_integral_value():
+                message += " : écrivez-le sans décimale ni exposant"
         return document.problem(path, message, hint)
     if keyword in ("enum", "const"):
         allowed = error.validator_value if keyword == "enum" else [error.validator_value]

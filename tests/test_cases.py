@@ -1,4 +1,4 @@
-"""The golden cases of tests/cases, one pytest test per case, shown by name."""
+"""The golden cases of tests/cases, one pytest test per case, shown by name (file: case name)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 
 from evaluator import Registry
-from evaluator.cases import Case, discover, load_cases, run_case
+from evaluator.cases import Case, collect, run_case
 
-CASES = [case for path in discover([Path(__file__).parent / "cases"]) for case in load_cases(path)]
+CASES, PROBLEMS = collect([Path(__file__).parent / "cases"])
+
+
+def test_every_case_file_is_well_formed() -> None:
+    assert not PROBLEMS, "\n".join(problem.render() for problem in PROBLEMS)
 
 
 def test_there_are_golden_cases() -> None:
@@ -19,4 +23,4 @@ def test_there_are_golden_cases() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[f"{Path(c.source).stem}: {c.name}" for c in CASES])
 def test_case(case: Case, registry: Registry) -> None:
     result = run_case(case, registry)
-    assert result.passed, f"{case.location} — {case.name}\n" + "\n".join(result.differences)
+    assert result.passed, f"{case.location} — {case.name}\n" + "\n".join(result.explanation())

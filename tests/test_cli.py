@@ -77,7 +77,7 @@ def test_validate_reports_every_file(tmp_path):
     broken.write_text("submitted_on: 2026-07-01\n", encoding="utf-8")
     result = guichet("validate", str(broken), str(EXAMPLES / "commune-simple.yaml"), cwd=tmp_path)
     assert result.returncode == 2
-    assert "clé obligatoire manquante" in result.stderr
+    assert "clés obligatoires manquantes : « applicant », « solution », « expenses », « documents »" in result.stderr
     assert "demande valide" in result.stdout
 
 
