@@ -87,6 +87,29 @@ def applications(count: int, seed: int = 2026) -> Iterator[dict[str, Any]]:
         yield application(rng, index)
 
 
+def toy_application(rng: random.Random, index: int) -> dict[str, Any]:
+    """An application for the toy rule (bench/toy-policy.yaml): communes, one licence line and one
+    deployment line."""
+    data = application(rng, index)
+    data["submitted_on"] = "2027-03-01"
+    applicant = data["applicant"]
+    applicant["category"] = "commune"
+    for entity in data["co_beneficiaries"]:
+        entity["category"] = "commune"
+    data["expenses"] = [
+        {"kind": "licence", "amount": f"{rng.randint(100, 5_000_000) / 100:.2f}"},
+        {"kind": "deployment", "amount": f"{rng.randint(0, 5_000_000) / 100:.2f}"},
+    ]
+    data["documents"] = [{"kind": "quote"}]
+    return data
+
+
+def toy_applications(count: int, seed: int = 2026) -> Iterator[dict[str, Any]]:
+    rng = random.Random(seed)
+    for index in range(count):
+        yield toy_application(rng, index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("count", type=int)

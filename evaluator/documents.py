@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -217,13 +217,28 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, bool]:
         if _INT.fullmatch(text):
             return (int(text) if len(text) <= _INT_DIGITS else Decimal(text)), True
         if _DECIMAL.fullmatch(text):
-            return Decimal(text), True
+            return _decimal(text), True
         if text in _SPECIAL_DECIMALS:
             return Decimal(_SPECIAL_DECIMALS[text]), True
         return text, False
     if tag == f"{_CORE}str":
         return text, False
     raise _TagError(tag)
+
+
+def _decimal(text: str) -> Decimal:
+    """The decimal a numeric text denotes. An exponent beyond what ``Decimal`` holds (``1e9999999999999999999``)
+    gives an infinity, or for a negative exponent a number with far too many decimals, as a float would
+    overflow or underflow: the schemas then refuse it where it stands (found by fuzzing, issue 5)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        mantissa, _, exponent = text.lower().partition("e")
+        if not mantissa.strip("+-0."):
+            return Decimal(0)
+        if exponent.startswith("-"):
+            return Decimal("1E-1000000")
+        return Decimal("-Infinity" if mantissa.startswith("-") else "Infinity")
 
 
 def _position(event: yaml.Event) -> Location:
@@ -388,7 +403,7 @@ def json_line_document(line: str, source: str, number: int) -> Document:
         return dict(pairs)
 
     try:
-        data = json.loads(line, parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal,
+        data = json.loads(line, parse_float=_decimal, parse_int=_json_int, parse_constant=Decimal,
                           object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as error:
         message = _JSON_MESSAGES.get(error.msg, "syntaxe invalide")

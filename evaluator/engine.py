@@ -196,7 +196,9 @@ def _classify(work: _Work, entity: Entity) -> tuple[CategoryOutcome, str, str, s
         return unknown.outcome, "beneficiaries.unknown_category", unknown.clause, message
     rule = f"beneficiaries.categories.{category.id}"
     if category.cases:
-        evaluate = Evaluator(_entity_facts(entity))
+        # an entity's facts, and the parameters and lists that every expression may read
+        constants = {name: work.facts[name] for name in (*work.policy.parameters, *work.policy.lists)}
+        evaluate = Evaluator({**constants, **_entity_facts(entity)})
         for case in category.cases:
             if evaluate(case.when):
                 return case.outcome, rule, category.clause, f"{category.label} : {case.label}."

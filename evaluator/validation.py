@@ -41,20 +41,20 @@ def check_date(value: object) -> bool:
 def parse_date(text: str) -> date:
     """A strict ISO calendar date ``AAAA-MM-JJ``."""
     if not _DATE.fullmatch(text):
-        raise ValueError(f"« {text} » n'est pas une date au format AAAA-MM-JJ")
+        raise ValueError(f"« {_show(text)} » n'est pas une date au format AAAA-MM-JJ")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"« {text} » n'est pas une date du calendrier") from None
+        raise ValueError(f"« {_show(text)} » n'est pas une date du calendrier") from None
 
 
 def check_siren(value: object) -> bool:
     if not isinstance(value, str):
         return True
     if not _SIREN.fullmatch(value):
-        raise ValueError(f"« {value} » n'est pas un SIREN : 9 chiffres attendus")
+        raise ValueError(f"« {_show(value)} » n'est pas un SIREN : 9 chiffres attendus")
     if not luhn_valid(value):
-        raise ValueError(f"« {value} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
+        raise ValueError(f"« {_show(value)} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
     return True
 
 
@@ -78,18 +78,18 @@ def parse_money(value: int | Decimal | str) -> Decimal:
         try:
             amount = Decimal(_YAML_SPECIALS.get(value.strip(), value.strip()))
         except InvalidOperation:
-            raise ValueError(f"« {value} » n'est pas un montant") from None
+            raise ValueError(f"« {_show(value)} » n'est pas un montant") from None
     else:
         amount = Decimal(value)
     if not amount.is_finite():
-        raise ValueError(f"« {value} » n'est pas un montant fini")
+        raise ValueError(f"« {_show(value)} » n'est pas un montant fini")
     if amount < 0:
-        raise ValueError(f"montant négatif : {value}")
+        raise ValueError(f"montant négatif : {_show(value)}")
     if amount > MAX_AMOUNT:
-        raise ValueError(f"montant {value} supérieur à la limite de {MAX_AMOUNT} €")
+        raise ValueError(f"montant {_show(value)} supérieur à la limite de {MAX_AMOUNT} €")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"le montant {value} a plus de deux décimales")
+        raise ValueError(f"le montant {_show(value)} a plus de deux décimales")
     return amount
 
 
@@ -216,7 +216,7 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any],
     if "propertyNames" in error.absolute_schema_path:
         key = str(value)
         allowed = subschema.get("enum")
-        message = f"clé « {key} » non admise ici"
+        message = f"clé « {_show(key)} » non admise ici"
         if allowed:
             message += " ; clés admises : " + ", ".join(map(str, allowed))
         return document.problem((*path, key), message, hint=hint)
@@ -231,7 +231,7 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any],
         key, intended = (_unknown_keys(error, root) or [("?", None)])[0]
         known = sorted(_known_properties(subschema, root))
         hint = f"vouliez-vous dire « {intended} » ?" if intended else "clés admises : " + ", ".join(known)
-        return document.problem((*path, key), f"clé inconnue : « {key} »", hint)
+        return document.problem((*path, key), f"clé inconnue : « {_show(key)} »", hint)
     if keyword == "type" and isinstance(value, Decimal) and not value.is_finite():
         what = "montant" if subschema.get("format") == "money" else "nombre"
         return document.problem(path, f"« {value} » n'est pas un {what} fini", hint)
@@ -303,7 +303,7 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return f"booléen {'true' if value else 'false'}"
     if isinstance(value, (int, Decimal)):
-        return f"nombre {value}"
+        return f"nombre {_show(value)}"
     if isinstance(value, str):
         return f"texte « {_show(value)} »"
     if isinstance(value, dict):

@@ -4,18 +4,26 @@ the YAML text the way staff would."""
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from evaluator import Decision, Policy, Registry, load_policy
 from evaluator.application import build_application, checked_document, mapping_document
 from evaluator.engine import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests: a bounded number of examples in CI; GUICHET_HYPOTHESIS_PROFILE=long runs 25 times
+# more (see the README, « Robustesse »). Tests scale their own counts on ``settings().max_examples``.
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("GUICHET_HYPOTHESIS_PROFILE", "ci"))
 POLICY_FILE = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"
 EXAMPLES = ROOT / "examples"
 

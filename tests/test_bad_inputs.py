@@ -142,6 +142,8 @@ def _check_refusal(run: Run) -> None:
     entry = run.entry
     footer = FOOTER.search(run.stderr)
     assert footer is not None, run.stderr
+    longest = max(len(line) for line in run.stderr.splitlines())
+    assert longest <= len(run.file) + 400, f"a message line of {longest} characters is not read"
     assert int(footer[1]) == entry.get("problems", 1), run.stderr
     matching = [line for line in _problem_lines(run.stderr) if entry["message"] in line]
     assert matching, f"{entry['message']!r} not in:\n{run.stderr}"

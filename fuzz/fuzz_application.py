@@ -1,0 +1,60 @@
+"""Fuzz target: bytes → application → decision, by both roads an application comes in (a YAML or
+JSON file, a line of a JSON Lines batch). Any exception other than ``InputError`` is a crash.
+
+    python fuzz/fuzz_application.py -max_total_time=600 -dict=fuzz/application.dict \\
+        /tmp/guichet-fuzz examples tests/bad-inputs/applications tests/bad-inputs/batch
+
+(the first directory receives the new inputs; the others are the seeds, read only)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+with atheris.instrument_imports(include=["evaluator"]):
+    from evaluator import InputError
+    from evaluator.application import build_application, checked_document, read_application
+    from evaluator.documents import Document, json_line_document, json_lines
+    from evaluator.engine import evaluate
+    from evaluator.registry import Registry
+    from evaluator.report import render_text
+
+POLICY = Registry.default().version("1.0")
+
+
+def _decide_or_refuse(read: Callable[[], Document]) -> None:
+    try:
+        decision = evaluate(POLICY, build_application(read(), POLICY))
+        decision.to_json()
+        render_text(decision)
+    except InputError as error:
+        for problem in error.problems:  # the messages must render too
+            problem.render()
+            problem.to_dict()
+
+
+def _json_line(line: str, number: int) -> Document:
+    return checked_document(json_line_document(line, "fuzz.jsonl", number))
+
+
+def test_one_input(data: bytes) -> None:
+    _decide_or_refuse(lambda: read_application(data, "fuzz.yaml"))
+    if len(data) < 100_000:
+        for number, line in enumerate(json_lines(data), start=1):
+            if line.strip():
+                _decide_or_refuse(partial(_json_line, line, number))
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
