@@ -6,19 +6,24 @@ line and path, in French, never a traceback).
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
 from evaluator import french
 from evaluator.application import build_application, checked_document, read_application, submission_date
 from evaluator.authoring import new_draft, publish
+from evaluator.batch import Tally
+from evaluator.batch import run as run_batch
 from evaluator.cases import Summary, collect, load_cases, results_document, run_case, select
 from evaluator.coverage import coverage as rule_coverage
 from evaluator.coverage import parse_minimum, rule_lines, rules
@@ -29,7 +34,7 @@ from evaluator.diff import to_text as diff_text
 from evaluator.docs import build as build_document
 from evaluator.docs import to_html as document_html
 from evaluator.docs import to_markdown as document_markdown
-from evaluator.documents import Document, json_line_document, json_lines, load_document
+from evaluator.documents import Document, json_lines, load_document
 from evaluator.engine import evaluate as decide
 from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, Stage
 from evaluator.impact import assess as assess_impact
@@ -110,32 +115,56 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
 
 @main.command()
 @click.argument("applications", type=str)
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
               help="Fichier des décisions (par défaut : la sortie standard).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Nombre de processus (par défaut : le nombre de cœurs).")
 @version_option
 @policy_dir_option
-def batch(applications: str, output: IO[str], policy_version: str | None, policy_dir: str | None) -> None:
-    """Évalue un fichier JSON Lines de demandes : une décision JSON par ligne, dans l'ordre.
+def batch(applications: str, output: str, workers: int | None, policy_version: str | None,
+          policy_dir: str | None) -> None:
+    """Évalue un fichier JSON Lines de demandes (« - » pour l'entrée standard) : une décision JSON
+    par ligne, dans l'ordre des lignes, en flux (mémoire constante).
 
     Une ligne invalide donne un enregistrement d'erreur qui la nomme ; le lot continue, et la
     commande se termine avec le code 2."""
-    with _bad_input():
+    with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
-        raw, source = _read(applications)
-    failures = 0
-    for number, line in enumerate(json_lines(raw), start=1):
-        if not line.strip():
-            continue
-        try:
-            document = checked_document(json_line_document(line, source, number))
-            record: dict[str, Any] = registry.decide(document, policy_version).to_dict()
-        except InputError as error:
-            failures += 1
-            record = {"line": number, "status": "error", "problems": [p.to_dict() for p in error.problems]}
-        output.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    if failures:
-        click.echo(f"{failures} ligne(s) invalide(s) sur {source}.", err=True)
+        source = "<entrée standard>" if applications == "-" else applications
+        stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
+        target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
+        progress = _progress() if sys.stderr.isatty() else None
+        tally = run_batch(registry, stream, target, source, version=policy_version,
+                          workers=workers or os.cpu_count() or 1, progress=progress)
+        if progress is not None:
+            click.echo(err=True)
+    if tally.refused:
+        click.echo(f"{tally.refused} ligne(s) invalide(s) sur {source}.", err=True)
         sys.exit(BAD_INPUT)
+
+
+def _open(path: str, mode: str) -> IO[bytes]:
+    try:
+        return open(path, mode)
+    except OSError as error:
+        raise InputError([Problem(path, f"ouverture impossible : {error.strerror}")]) from None
+
+
+def _progress() -> Callable[[Tally], None]:
+    """A progress line on standard error, at most five times a second."""
+    start = last = time.monotonic()
+
+    def show(tally: Tally) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.2:
+            last = now
+            done = tally.decided + tally.refused
+            rate = done / (now - start) if now > start else 0
+            click.echo(f"\r  {done:>10,} demandes ({tally.refused:,} refusées), {rate:>8,.0f}/s"
+                       .replace(",", " "), nl=False, err=True)
+
+    return show
 
 
 @main.command()
@@ -391,9 +420,7 @@ def impact(old_version: str, new_version: str, applications: str, output_format:
         registry = _registry(policy_dir)
         old, new = registry.version(old_version), registry.version(new_version)
         raw, source = _read(applications)
-    lines = [(n, line) for n, line in enumerate(json_lines(raw), start=1)
-             if line.strip()]
-    result = assess_impact(old, new, lines, source)
+    result = assess_impact(old, new, json_lines(io.BytesIO(raw)), source)
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -78,6 +78,8 @@ class Application:
     public_procurement_compliant: bool | None
     purchase_date: date | None
     documents: tuple[SuppliedDocument, ...]
+    facts: Mapping[str, Any] = field(repr=False, compare=False)
+    """The input facts of the application (``evaluator.facts``, stage INPUT), by name."""
 
 
 def read_application(raw: bytes, source: str) -> Document:
@@ -115,19 +117,51 @@ def submission_date(document: Document) -> date:
 def build_application(document: Document, policy: Policy) -> Application:
     """The application model, after the checks that depend on ``policy``."""
     data = document.data
+    applicant = _entity(data["applicant"])
+    co_beneficiaries = tuple(_entity(item) for item in data.get("co_beneficiaries", []))
+    solution = _solution(data["solution"])
+    documents = tuple(SuppliedDocument(item["kind"], tuple(item.get("signed_by", [])))
+                      for item in data.get("documents", []))
+    submitted_on = parse_date(data["submitted_on"])
+    purchase_date = parse_date(data["purchase_date"]) if data.get("purchase_date") else None
+    frugal_ai = data.get("frugal_ai", False)
+    procurement = data.get("public_procurement_compliant")
     application = Application(
         reference=data.get("reference"),
-        submitted_on=parse_date(data["submitted_on"]),
-        applicant=_entity(data["applicant"]),
-        co_beneficiaries=tuple(_entity(item) for item in data.get("co_beneficiaries", [])),
-        solution=_solution(data["solution"]),
-        expenses=tuple(_expense(index, item, data["applicant"]["siren"])
-                       for index, item in enumerate(data["expenses"])),
-        frugal_ai=data.get("frugal_ai", False),
-        public_procurement_compliant=data.get("public_procurement_compliant"),
-        purchase_date=parse_date(data["purchase_date"]) if data.get("purchase_date") else None,
-        documents=tuple(SuppliedDocument(item["kind"], tuple(item.get("signed_by", [])))
-                        for item in data.get("documents", [])),
+        submitted_on=submitted_on,
+        applicant=applicant,
+        co_beneficiaries=co_beneficiaries,
+        solution=solution,
+        expenses=tuple(_expense(index, item, applicant.siren) for index, item in enumerate(data["expenses"])),
+        frugal_ai=frugal_ai,
+        public_procurement_compliant=procurement,
+        purchase_date=purchase_date,
+        documents=documents,
+        facts={
+            "submitted_on": submitted_on,
+            "purchase_date": purchase_date,
+            "frugal_ai": frugal_ai,
+            "public_procurement_compliant": procurement,
+            "solution_kind": solution.kind,
+            "editor_country": solution.editor_country,
+            "hosting_countries": solution.hosting_countries,
+            "processing_countries": solution.processing_countries,
+            "model_provider_country": solution.model_provider_country,
+            "auditability_commitment": solution.auditability_commitment,
+            "extra_eu_transfer": solution.extra_eu_transfer,
+            "eu_law_applicable": solution.eu_law_applicable,
+            "extra_eu_jurisdiction": solution.extra_eu_jurisdiction,
+            "reversibility": solution.reversibility,
+            "ai_act_compliant": solution.ai_act_compliant,
+            "applicant_category": applicant.category,
+            "applicant_licences": applicant.licences,
+            "applicant_overseas": applicant.overseas,
+            "applicant_action_coeur_de_ville": applicant.action_coeur_de_ville,
+            "applicant_qpv_population_share": applicant.qpv_population_share,
+            "applicant_non_economic_activity": applicant.non_economic_activity,
+            "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
+            "co_beneficiary_count": len(co_beneficiaries),
+        },
     )
     problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
     if problems:
@@ -140,7 +174,7 @@ def _entity(item: Mapping[str, Any]) -> Entity:
         name=item["name"],
         siren=item["siren"],
         category=item["category"],
-        licences=item["licences"],
+        licences=int(item["licences"]),
         overseas=item.get("overseas", False),
         action_coeur_de_ville=item.get("action_coeur_de_ville", False),
         qpv_population_share=Decimal(item.get("qpv_population_share", 0)),
@@ -167,7 +201,8 @@ def _solution(item: Mapping[str, Any]) -> Solution:
 
 
 def _expense(index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
-    return ExpenseLine(index, item["kind"], parse_money(item["amount"]), item.get("months"),
+    months = item.get("months")
+    return ExpenseLine(index, item["kind"], parse_money(item["amount"]), None if months is None else int(months),
                        item.get("entity", applicant_siren), item.get("label"))
 
 

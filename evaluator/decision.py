@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
-from evaluator.policy import CategoryOutcome, Status
+import orjson
+
+from evaluator.application import Application, Entity
+from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, Status, Tier, Tranche
 
 Outcome = Literal["pass", "fail", "review", "missing", "info"]
 Role = Literal["applicant", "co_beneficiary"]
 InputValue = str | int | bool | Decimal | date | tuple[str, ...] | None
 
 DECISION_FORMAT = "1"
+Message = str | Callable[[], str]
+Trace = tuple[str, Outcome, str, Message, "Status | None", tuple[str, ...], "str | None"]
+"""A rule applied, as the evaluator records it: rule, outcome, clause, message (rendered when read),
+effect, the names of the facts it read, and the SIREN of the entity it is about, if any."""
 
 
 @dataclass(frozen=True)
@@ -29,16 +37,7 @@ class Finding:
     message: str
     effect: Status | None = None
     inputs: tuple[tuple[str, InputValue], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "outcome": self.outcome,
-            "clause": self.clause,
-            "message": self.message,
-            "effect": self.effect,
-            "inputs": {name: _json_value(value) for name, value in self.inputs},
-        }
+    entity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,10 +46,6 @@ class PolicyReference:
     version: str
     sha256: str
     selected_for: date | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "sha256": self.sha256,
-                "selected_for": _json_value(self.selected_for)}
 
 
 @dataclass(frozen=True)
@@ -69,15 +64,6 @@ class RateBuildUp:
     ceiling: Decimal
     final: Decimal
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "base": rate_text(self.base.value),
-            "base_tier": self.base.id,
-            "bonuses": {bonus.id: rate_text(bonus.value) for bonus in self.bonuses},
-            "ceiling": rate_text(self.ceiling),
-            "final": rate_text(self.final),
-        }
-
 
 @dataclass(frozen=True)
 class Amounts:
@@ -89,9 +75,6 @@ class Amounts:
     grant_licence: Decimal
     grant_deployment: Decimal
     grant_total: Decimal
-
-    def to_dict(self) -> dict[str, str]:
-        return {name: money_text(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -106,14 +89,6 @@ class EntityResult:
     eligible_licence: Decimal
     eligible_deployment: Decimal
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "role": self.role, "siren": self.siren, "name": self.name, "category": self.category,
-            "outcome": self.outcome, "covered": self.covered, "licences": self.licences,
-            "eligible_licence": money_text(self.eligible_licence),
-            "eligible_deployment": money_text(self.eligible_deployment),
-        }
-
 
 @dataclass(frozen=True)
 class Payment:
@@ -121,9 +96,6 @@ class Payment:
     label: str
     amount: Decimal
     condition: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "label": self.label, "amount": money_text(self.amount), "condition": self.condition}
 
 
 @dataclass(frozen=True)
@@ -146,54 +118,165 @@ class Obligation:
     frequency: str
     clause: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "label": self.label, "frequency": self.frequency, "clause": self.clause}
+
+AMOUNTS = ("requested_total", "eligible_licence", "eligible_deployment", "eligible_total", "excluded_total",
+           "grant_licence", "grant_deployment", "grant_total")
+"""The amounts of a decision, in the order of ``Decision.figures`` and of ``Amounts``."""
+
+EntityRow = tuple[Role, Entity, CategoryOutcome, bool]
+"""An entity of the application: its role, itself, its category's outcome, whether it is covered."""
 
 
 @dataclass(frozen=True)
 class Decision:
+    """A decision, as the evaluator establishes it: the status, the figures, and the trace of every
+    rule applied. Its parts (rate build-up, amounts, entities, payments, findings…) are built from
+    these the first time they are read, and ``to_dict`` gives the stable JSON form."""
+
     status: Status
-    status_label: str
-    reference: str | None
-    submitted_on: date
-    policy: PolicyReference
-    rate: RateBuildUp
-    amounts: Amounts
-    mutualised: bool
-    licence_count: int
-    entities: tuple[EntityResult, ...]
-    payments: tuple[Payment, ...]
-    findings: tuple[Finding, ...]
+    selected_for: date | None
+    tier: Tier
+    granted: tuple[Bonus, ...]
+    final_rate: Decimal
+    figures: tuple[Decimal, ...]
+    entity_rows: tuple[EntityRow, ...]
+    entity_amounts: tuple[Mapping[str, Decimal], Mapping[str, Decimal]] = field(repr=False)
+    paid: tuple[tuple[Tranche, Decimal], ...]
     missing_documents: tuple[MissingDocument, ...]
-    obligations: tuple[Obligation, ...]
+    indicators: tuple[Indicator, ...]
+    trace: tuple[Trace, ...] = field(repr=False, compare=False)
+    facts: Mapping[str, Any] = field(repr=False, compare=False)
+    applied: Policy = field(repr=False, compare=False)
+    application: Application = field(repr=False, compare=False)
+
+    @cached_property
+    def policy(self) -> PolicyReference:
+        return PolicyReference(self.applied.id, self.applied.version, self.applied.sha256, self.selected_for)
+
+    @property
+    def status_label(self) -> str:
+        return self.applied.statuses.label(self.status)
+
+    @property
+    def reference(self) -> str | None:
+        return self.application.reference
+
+    @property
+    def submitted_on(self) -> date:
+        return self.application.submitted_on
+
+    @property
+    def mutualised(self) -> bool:
+        return bool(self.facts["mutualised"])
+
+    @property
+    def licence_count(self) -> int:
+        return int(self.facts["licence_count"])
+
+    @cached_property
+    def rate(self) -> RateBuildUp:
+        tier = self.tier
+        return RateBuildUp(Rated(tier.id, tier.label, tier.rate),
+                           tuple(Rated(bonus.id, bonus.label, bonus.value) for bonus in self.granted),
+                           self.applied.rate.ceiling.value, self.final_rate)
+
+    @cached_property
+    def amounts(self) -> Amounts:
+        return Amounts(*self.figures)
+
+    @cached_property
+    def entities(self) -> tuple[EntityResult, ...]:
+        licence, deployment = self.entity_amounts
+        return tuple(EntityResult(role, e.siren, e.name, e.category, outcome, covered, e.licences,
+                                  licence.get(e.siren, _ZERO), deployment.get(e.siren, _ZERO))
+                     for role, e, outcome, covered in self.entity_rows)
+
+    @cached_property
+    def payments(self) -> tuple[Payment, ...]:
+        return tuple(Payment(t.id, t.label, amount, t.condition) for t, amount in self.paid)
+
+    @cached_property
+    def obligations(self) -> tuple[Obligation, ...]:
+        return tuple(Obligation(i.id, i.label, i.frequency, i.clause) for i in self.indicators)
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """One finding per rule applied, in order, each message rendered and each fact it read with
+        its value (the facts of a decision are never changed once established)."""
+        facts = self.facts
+        return tuple(
+            Finding(rule, outcome, clause, message if isinstance(message, str) else message(), effect,
+                    tuple((name, facts[name]) for name in names), entity)
+            for rule, outcome, clause, message, effect, names, entity in self.trace
+        )
 
     def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form (``schemas/decision.schema.json``), built from the decision's data
+        directly; the attributes above are the same data, as Python objects."""
+        applied, application, tier = self.applied, self.application, self.tier
+        licence, deployment = self.entity_amounts
+        findings, facts = self._finding_dicts()
         return {
             "format": DECISION_FORMAT,
             "status": self.status,
             "status_label": self.status_label,
-            "reference": self.reference,
-            "submitted_on": self.submitted_on.isoformat(),
-            "policy": self.policy.to_dict(),
-            "rate": self.rate.to_dict(),
-            "amounts": self.amounts.to_dict(),
+            "reference": application.reference,
+            "submitted_on": application.submitted_on.isoformat(),
+            "policy": {"id": applied.id, "version": applied.version, "sha256": applied.sha256,
+                       "selected_for": self.selected_for.isoformat() if self.selected_for else None},
+            "rate": {"base": rate_text(tier.rate), "base_tier": tier.id,
+                     "bonuses": {bonus.id: rate_text(bonus.value) for bonus in self.granted},
+                     "ceiling": rate_text(applied.rate.ceiling.value), "final": rate_text(self.final_rate)},
+            "amounts": dict(zip(AMOUNTS, map(money_text, self.figures), strict=True)),
             "mutualised": self.mutualised,
             "licence_count": self.licence_count,
-            "entities": [entity.to_dict() for entity in self.entities],
-            "payments": [payment.to_dict() for payment in self.payments],
-            "findings": [finding.to_dict() for finding in self.findings],
+            "entities": [{"role": role, "siren": e.siren, "name": e.name, "category": e.category, "outcome": outcome,
+                          "covered": covered, "licences": e.licences,
+                          "eligible_licence": money_text(licence.get(e.siren, _ZERO)),
+                          "eligible_deployment": money_text(deployment.get(e.siren, _ZERO))}
+                         for role, e, outcome, covered in self.entity_rows],
+            "payments": [{"id": t.id, "label": t.label, "amount": money_text(amount), "condition": t.condition}
+                         for t, amount in self.paid],
+            "facts": facts,
+            "findings": findings,
             "missing_documents": [missing.to_dict() for missing in self.missing_documents],
-            "obligations": [obligation.to_dict() for obligation in self.obligations],
+            "obligations": [{"id": i.id, "label": i.label, "frequency": i.frequency, "clause": i.clause}
+                            for i in self.indicators],
         }
 
+    def _finding_dicts(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The findings' JSON form, straight from the trace, and the facts they read (each once)."""
+        facts = self.facts
+        read: dict[str, Any] = {}
+        found: list[dict[str, Any]] = []
+        append = found.append
+        for rule, outcome, clause, message, effect, names, entity in self.trace:
+            for name in names:
+                if name not in read:
+                    read[name] = json_value(facts[name])
+            finding = {"rule": rule, "outcome": outcome, "clause": clause,
+                       "message": message if message.__class__ is str else message(),  # type: ignore[operator]
+                       "effect": effect, "inputs": list(names)}
+            if entity is not None:
+                finding["entity"] = entity
+            append(finding)
+        return found, read
+
     def to_json(self, indent: int | None = 2) -> str:
-        separators = (",", ": ") if indent is not None else (",", ":")
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, separators=separators)
+        """The decision as JSON text: indented by two spaces, or compact (``indent=None``)."""
+        return self.to_bytes(indent).decode("utf-8")
+
+    def to_bytes(self, indent: int | None = None) -> bytes:
+        """The decision as UTF-8 JSON, compact by default: what a batch writes, one per line."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2 if indent is not None else 0)
+
+
+_ZERO = Decimal(0)
 
 
 def money_text(amount: Decimal) -> str:
     """``4800`` → ``"4800.00"``."""
-    return f"{amount.quantize(Decimal('0.01')):f}"
+    return format(amount, ".2f")
 
 
 def rate_text(rate: Decimal) -> str:
@@ -204,11 +287,13 @@ def rate_text(rate: Decimal) -> str:
     return f"{rate.quantize(Decimal('0.01')):f}"
 
 
-def _json_value(value: InputValue) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+def json_value(value: InputValue) -> Any:
+    convert = _TO_JSON.get(type(value))
+    return value if convert is None else convert(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
+
+
+_TO_JSON: dict[type, Callable[[Any], Any]] = {Decimal: _decimal_text, date: date.isoformat, tuple: list}

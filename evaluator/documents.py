@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -359,12 +359,18 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             raise InputError([Problem(document.source, f"le document compte plus de {MAX_NODES} valeurs")])
 
 
-def json_lines(raw: bytes) -> list[str]:
-    """The lines of a JSON Lines file, cut at "\\n" only (a U+2028 inside a text does not end a line);
-    a byte-order mark is dropped, and bytes that are not UTF-8 are kept (as lone surrogates) for
-    ``json_line_document`` to refuse with their line."""
-    text = raw.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-    return [line.removesuffix("\r") for line in text.split("\n")]
+def json_lines(stream: Iterable[bytes], first_line: int = 1) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a JSON Lines stream (a binary file, or a part of one whose first line
+    has the number ``first_line``), numbered. Lines end at "\\n" only (a U+2028 inside a text does not
+    end a line); a byte-order mark opening the file is dropped, and bytes that are not UTF-8 are kept
+    (as lone surrogates) for ``json_line_document`` to refuse with their line."""
+    for number, raw in enumerate(stream, start=first_line):
+        line = raw.decode("utf-8", errors="surrogateescape")
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        line = line.removesuffix("\n").removesuffix("\r")
+        if line.strip():
+            yield number, line
 
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -386,6 +392,28 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it repeats a key."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        keys = [key for key, _ in pairs]
+        raise _DuplicateKey(next(key for key in keys if keys.count(key) > 1))
+    return data
+
+
+_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_object)
+_JSON_EXTREMES = json.JSONDecoder(parse_float=_decimal, parse_int=_json_int, parse_constant=Decimal,
+                                  object_pairs_hook=_object)
+"""For the rare line whose numbers ``_JSON`` cannot read: an integer of thousands of digits, an
+exponent beyond what ``Decimal`` holds."""
+
+
 def json_line_document(line: str, source: str, number: int) -> Document:
     """One line of a JSON Lines file as a document: numbers as ``Decimal``, duplicate keys refused,
     every problem located at the line."""
@@ -394,17 +422,15 @@ def json_line_document(line: str, source: str, number: int) -> Document:
         message = f"la ligne n'est pas un texte UTF-8 valide (octet 0x{ord(bad[0]) - 0xDC00:02x})"
         raise InputError([Problem(source, message, number, bad.start() + 1, hint="enregistrez le fichier en UTF-8")])
 
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise InputError([Problem(source, f"clé en double : « {key} »", number)])
-            seen.add(key)
-        return dict(pairs)
-
     try:
-        data = json.loads(line, parse_float=_decimal, parse_int=_json_int, parse_constant=Decimal,
-                          object_pairs_hook=no_duplicates)
+        try:
+            data = _JSON.decode(line)
+        except (InvalidOperation, ValueError) as error:
+            if isinstance(error, json.JSONDecodeError):
+                raise
+            data = _JSON_EXTREMES.decode(line)
+    except _DuplicateKey as duplicate:
+        raise InputError([Problem(source, f"clé en double : « {duplicate.key} »", number)]) from None
     except json.JSONDecodeError as error:
         message = _JSON_MESSAGES.get(error.msg, "syntaxe invalide")
         raise InputError([Problem(source, f"JSON invalide : {message}", number, error.colno)]) from None

@@ -95,6 +95,9 @@ ENTITY_FACTS = _facts(
 )
 
 
+OPTIONAL_FACTS = frozenset(name for name, fact in APPLICATION_FACTS.items() if fact.optional)
+
+
 def known_at(stage: Stage) -> dict[str, Symbol]:
     """The application facts an expression evaluated at ``stage`` may read."""
     return {name: fact.symbol() for name, fact in APPLICATION_FACTS.items() if fact.stage <= stage}

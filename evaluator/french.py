@@ -11,20 +11,17 @@ _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao
 
 def number(value: int | Decimal) -> str:
     """``1234567.5`` → ``1 234 567,5``."""
-    sign = "-" if value < 0 else ""
-    text = format(abs(Decimal(value)), "f")
-    whole, _, fraction = text.partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + " ".join(groups) + (f",{fraction}" if fraction else "")
+    return _french(format(value, ",f" if isinstance(value, Decimal) else ","))
 
 
 def euros(value: Decimal) -> str:
     """``4800`` → ``4 800,00 €``."""
-    return f"{number(value.quantize(Decimal('0.01')))} €"
+    return f"{_french(format(value, ',.2f'))} €"
+
+
+def _french(text: str) -> str:
+    """English digit grouping to French: ``1,234.5`` → ``1 234,5``."""
+    return text.replace(",", " ").replace(".", ",")
 
 
 def percent(value: Decimal) -> str:

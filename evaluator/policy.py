@@ -6,13 +6,16 @@ the version retains. Expressions are already checked (``Expression``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Literal
+from functools import cached_property, partial
+from typing import Any, Literal
 
 from evaluator.expressions import Expression
+from evaluator.facts import OPTIONAL_FACTS
+from evaluator.french import percent
 
 Status = Literal["ineligible", "incomplete", "review", "eligible"]
 CategoryOutcome = Literal["eligible", "review", "ineligible"]
@@ -36,8 +39,10 @@ class Rounding:
     clause: str
     interpretation: str | None
 
-    def apply(self, amount: Decimal) -> Decimal:
-        return amount.quantize(self.quantum, rounding=ROUNDING_MODES[self.mode])
+    @cached_property
+    def apply(self) -> Callable[[Decimal], Decimal]:
+        """Round an amount as the policy says."""
+        return partial(Decimal.quantize, exp=self.quantum, rounding=ROUNDING_MODES[self.mode])
 
 
 @dataclass(frozen=True)
@@ -99,12 +104,19 @@ class CategoryCase:
 @dataclass(frozen=True)
 class Category:
     id: str
+    rule: str
     label: str
     outcome: CategoryOutcome
     reason: str | None
     cases: tuple[CategoryCase, ...]
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def message(self) -> str:
+        words = {"eligible": "bénéficiaire éligible", "review": "évaluation au cas par cas",
+                 "ineligible": "non éligible"}
+        return f"{self.label} : {words[self.outcome]}." + (f" {self.reason}" if self.reason else "")
 
 
 @dataclass(frozen=True)
@@ -125,11 +137,20 @@ class Beneficiaries:
 @dataclass(frozen=True)
 class ExpenseKind:
     id: str
+    rule: str
     label: str
     group: Group
     reason: str | None
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def eligible_text(self) -> str:
+        return f"dépense éligible ({'licences' if self.group == 'licence' else 'déploiement'})."
+
+    @cached_property
+    def excluded_text(self) -> str:
+        return f"non éligible. {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -155,12 +176,26 @@ class Check:
     is the status it leads to otherwise."""
 
     id: str
+    rule: str
     label: str
     test: Expression
     on_fail: Status
     on_absent: Status | Literal["pass"] | None
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def optional(self) -> tuple[str, ...]:
+        """The facts of the test an application may leave out."""
+        return tuple(name for name in self.test.names if name in OPTIONAL_FACTS)
+
+    @cached_property
+    def passed(self) -> str:
+        return f"{self.label} : oui."
+
+    @cached_property
+    def failed(self) -> str:
+        return f"{self.label} : non."
 
 
 @dataclass(frozen=True)
@@ -185,11 +220,16 @@ class Mutualisation:
 @dataclass(frozen=True)
 class Tier:
     id: str
+    rule: str
     label: str
     when: Expression | None
     rate: Decimal
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def message(self) -> str:
+        return f"Taux de base : {percent(self.rate)} ({self.label})."
 
 
 @dataclass(frozen=True)
@@ -203,12 +243,26 @@ class Evidence:
 @dataclass(frozen=True)
 class Bonus:
     id: str
+    rule: str
     label: str
     when: Expression
     value: Decimal
     evidence: Evidence | None
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def not_met(self) -> str:
+        return f"{self.label} : conditions non réunies."
+
+    @cached_property
+    def unproven(self) -> str:
+        label = self.evidence.label if self.evidence else ""
+        return f"{self.label} : demandée sans justificatif recevable, non accordée ({label} attendu)."
+
+    @cached_property
+    def granted(self) -> str:
+        return f"{self.label} : accordée, +{percent(self.value)}."
 
 
 @dataclass(frozen=True)
@@ -244,6 +298,7 @@ class DocumentKind:
 @dataclass(frozen=True)
 class Requirement:
     id: str
+    rule: str
     label: str
     one_of: tuple[str, ...]
     when: Expression | None
@@ -251,6 +306,14 @@ class Requirement:
     on_missing: Status
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def not_required(self) -> str:
+        return f"{self.label} : non requise pour cette demande."
+
+    @cached_property
+    def supplied(self) -> str:
+        return f"{self.label} : fournie."
 
 
 @dataclass(frozen=True)
@@ -264,6 +327,7 @@ class Documents:
 @dataclass(frozen=True)
 class Tranche:
     id: str
+    rule: str
     label: str
     share: Decimal | None  # None: the rest of the grant
     condition: str
@@ -281,10 +345,20 @@ class Payments:
 @dataclass(frozen=True)
 class Indicator:
     id: str
+    rule: str
     label: str
     when: Expression | None
+    frequency: str
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def not_required(self) -> str:
+        return f"Indicateur non demandé : {self.label}."
+
+    @cached_property
+    def required(self) -> str:
+        return f"Indicateur à transmettre {self.frequency} : {self.label}."
 
 
 @dataclass(frozen=True)
@@ -319,3 +393,12 @@ class Policy:
     documents: Documents
     payments: Payments
     reporting: Reporting
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    @cached_property
+    def constants(self) -> dict[str, Any]:
+        """The parameters and lists, by name: what every expression may read besides the facts."""
+        return {**{key: p.value for key, p in self.parameters.items()},
+                **{key: item.values for key, item in self.lists.items()}}

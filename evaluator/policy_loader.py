@@ -62,7 +62,7 @@ _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 MODELINE = "# yaml-language-server: $schema="
 
 
-def load_policy_file(path: Path) -> Policy:
+def load_policy_file(path: Path, *, reference: bool = False) -> Policy:
     """Load a policy file; a file must open with the schema modeline that editors read."""
     try:
         raw = path.read_bytes()
@@ -73,7 +73,7 @@ def load_policy_file(path: Path) -> Policy:
         hint=f"ajoutez en tête : {MODELINE}<chemin vers>/schemas/policy.schema.json",
     )]
     try:
-        policy = load_policy(raw, str(path))
+        policy = load_policy(raw, str(path), reference=reference)
     except InputError as error:
         raise InputError([*modeline, *error.problems]) from None
     if modeline:
@@ -81,13 +81,15 @@ def load_policy_file(path: Path) -> Policy:
     return policy
 
 
-def load_policy(raw: bytes, source: str) -> Policy:
+def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
+    """Load a policy; ``reference`` has its expressions evaluated by simpleeval rather than by
+    their compiled functions (the reference the test suite compares the compiled ones with)."""
     document = load_document(raw, source)
     problems = validate(document, "policy")
     if problems:
         raise InputError(sorted([*problems, *_expression_problems(document, problems)],
                                 key=lambda p: (p.line or 0, p.column or 0)))
-    builder = _Builder(document)
+    builder = _Builder(document, reference)
     policy = builder.build(digest(raw))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
@@ -97,8 +99,9 @@ def load_policy(raw: bytes, source: str) -> Policy:
 class _Builder:
     """Turns a schema-valid policy document into the model, collecting semantic problems."""
 
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, reference: bool) -> None:
         self.document = document
+        self.reference = reference
         self.data: dict[str, Any] = document.data
         self.problems: list[Problem] = []
         self.parameters = {key: self._parameter(key, value) for key, value in self.data["parameters"].items()}
@@ -108,9 +111,9 @@ class _Builder:
             for key, value in self.data["lists"].items()
         }
         self.constants: dict[str, Symbol] = {
-            **{key: Symbol(Type.DATE if isinstance(p.value, date) else Type.NUMBER, p.label)
+            **{key: Symbol(Type.DATE if isinstance(p.value, date) else Type.NUMBER, p.label, constant=True)
                for key, p in self.parameters.items()},
-            **{key: Symbol(Type.TEXT_LIST, item.label) for key, item in self.lists.items()},
+            **{key: Symbol(Type.TEXT_LIST, item.label, constant=True) for key, item in self.lists.items()},
         }
         for key in self.constants:
             if key in facts.APPLICATION_FACTS or key in facts.ENTITY_FACTS:
@@ -156,7 +159,7 @@ class _Builder:
         text = cast(str, self._get(path))
         try:
             return compile_expression(text, {**scope, **self.constants}, expected,
-                                      optional_allowed=optional_allowed)
+                                      optional_allowed=optional_allowed, reference=self.reference)
         except ExpressionError as error:
             self._problem(path, f"expression refusée : {error.message}", error.hint)
             return None
@@ -239,7 +242,7 @@ class _Builder:
             if item["outcome"] != "eligible" and "reason" not in item and not cases:
                 self._problem(path, f"la catégorie « {key} » n'est pas éligible sans dire pourquoi",
                               "ajoutez « reason: » avec le motif")
-            return Category(key, self._text((*path, "label")), item["outcome"],
+            return Category(key, _rule(path), self._text((*path, "label")), item["outcome"],
                             self._text((*path, "reason")) if "reason" in item else None, tuple(cases),
                             item.get("clause", clause), self._interpretation(path, item))
 
@@ -257,7 +260,7 @@ class _Builder:
         clause = section["clause"]
 
         def kind(path: JsonPath, key: str, item: dict[str, Any]) -> ExpenseKind:
-            return ExpenseKind(key, self._text((*path, "label")), item["group"],
+            return ExpenseKind(key, _rule(path), self._text((*path, "label")), item["group"],
                                self._text((*path, "reason")) if "reason" in item else None,
                                item.get("clause", clause), self._interpretation(path, item))
 
@@ -292,8 +295,8 @@ class _Builder:
                                                if n in facts.APPLICATION_FACTS):
                 self._problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
                               "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
-            return Check(key, self._text((*item_path, "label")), test, item["on_fail"], item.get("on_absent"),
-                         item.get("clause", clause), self._interpretation(item_path, item))
+            return Check(key, _rule(item_path), self._text((*item_path, "label")), test, item["on_fail"],
+                         item.get("on_absent"), item.get("clause", clause), self._interpretation(item_path, item))
 
         return self._items(path, check)
 
@@ -322,7 +325,7 @@ class _Builder:
             if not last and "when" not in item:
                 self._problem(path, "seul le dernier palier du taux de base peut être sans condition")
             when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
-            return Tier(key, self._text((*path, "label")), when, item["rate"], item.get("clause", clause),
+            return Tier(key, _rule(path), self._text((*path, "label")), when, item["rate"], item.get("clause", clause),
                         self._interpretation(path, item))
 
         def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
@@ -336,7 +339,7 @@ class _Builder:
                                     self._interpretation((*path, "evidence"), proof))
             if when is None:
                 return None
-            return Bonus(key, self._text((*path, "label")), when, item["value"], evidence,
+            return Bonus(key, _rule(path), self._text((*path, "label")), when, item["value"], evidence,
                          item.get("clause", clause), self._interpretation(path, item))
 
         ceiling = section["ceiling"]
@@ -372,7 +375,7 @@ class _Builder:
         def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
             self._known_documents((*path, "one_of"), item["one_of"])
             when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
-            return Requirement(key, self._text((*path, "label")), tuple(item["one_of"]), when,
+            return Requirement(key, _rule(path), self._text((*path, "label")), tuple(item["one_of"]), when,
                                item.get("signed_by_all_covered", False), item["on_missing"],
                                item.get("clause", clause), self._interpretation(path, item))
 
@@ -392,7 +395,7 @@ class _Builder:
             rest = item["share"] == "rest"
             if rest != (key == keys[-1]):
                 self._problem((*path, "share"), "seul le dernier versement reçoit le reste (« share: rest »)")
-            return Tranche(key, self._text((*path, "label")), None if rest else item["share"],
+            return Tranche(key, _rule(path), self._text((*path, "label")), None if rest else item["share"],
                            self._text((*path, "condition")), item.get("clause", clause),
                            self._interpretation(path, item))
 
@@ -406,12 +409,14 @@ class _Builder:
         clause = section["clause"]
         scope = self._at(facts.Stage.MUTUALISATION)
 
+        frequency = self._text(("reporting", "frequency"))
+
         def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
             when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
-            return Indicator(key, self._text((*path, "label")), when, item.get("clause", clause),
-                             self._interpretation(path, item))
+            return Indicator(key, _rule(path), self._text((*path, "label")), when, frequency,
+                             item.get("clause", clause), self._interpretation(path, item))
 
-        return Reporting(self._text(("reporting", "frequency")), self._items(("reporting", "indicators"), indicator),
+        return Reporting(frequency, self._items(("reporting", "indicators"), indicator),
                          clause, self._interpretation(("reporting",), section))
 
 
@@ -449,6 +454,11 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
 
     walk(data, ())
     return found
+
+
+def _rule(path: JsonPath) -> str:
+    """A rule's id in findings: its path in the policy file, ``rate.bonuses.ia_frugale``."""
+    return ".".join(str(part) for part in path)
 
 
 def _placeholder() -> Expression:

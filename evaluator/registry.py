@@ -8,9 +8,11 @@ first version takes effect is decided by the first published version, whose wind
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -78,13 +80,16 @@ class Registry:
         raise InputError([Problem(str(self.directory), f"version {version} inconnue ; versions : {known}")])
 
     def in_force(self, on: date) -> Policy:
-        published = [p for p in self.versions if p.status == "published"]
+        published = self._published
         if not published:
             raise InputError([Problem(str(self.directory), "aucune version publiée")])
-        started = [p for p in published if p.effective_from <= on]
-        if not started:
-            return min(published, key=lambda p: p.effective_from)
-        return max(started, key=lambda p: p.effective_from)
+        index = bisect_right([p.effective_from for p in published], on)
+        return published[max(index - 1, 0)]
+
+    @cached_property
+    def _published(self) -> tuple[Policy, ...]:
+        """The published versions, by effective date (distinct, as ``from_directory`` checks)."""
+        return tuple(sorted((p for p in self.versions if p.status == "published"), key=lambda p: p.effective_from))
 
     def select(self, submitted_on: date, version: str | None = None, as_of: date | None = None) -> Policy:
         """The named version, else the version in force on ``as_of``, else on ``submitted_on``."""

@@ -64,3 +64,32 @@ def test_every_rule_of_the_policy_leaves_a_finding(registry: Registry, applicati
     expected |= {f"reporting.indicators.{i.id}" for i in policy.reporting.indicators}
     expected |= {f"payments.tranches.{t.id}" for t in policy.payments.tranches}
     assert expected <= rules
+
+
+def test_the_python_views_and_the_json_form_agree(registry: Registry):
+    from evaluator.cases import discover, load_cases
+    from evaluator.decision import AMOUNTS, json_value, money_text, rate_text
+
+    cases = [case for path in discover([ROOT / "tests" / "cases"]) for case in load_cases(path)]
+    for case in cases[::7]:
+        decision = registry.decide(case.application)
+        data = decision.to_dict()
+        assert data["findings"] == [
+            {"rule": f.rule, "outcome": f.outcome, "clause": f.clause, "message": f.message, "effect": f.effect,
+             "inputs": [name for name, _ in f.inputs], **({"entity": f.entity} if f.entity else {})}
+            for f in decision.findings]
+        assert data["facts"] == {name: json_value(value) for f in decision.findings for name, value in f.inputs}
+        assert data["amounts"] == {name: money_text(getattr(decision.amounts, name)) for name in AMOUNTS}
+        rate = decision.rate
+        assert data["rate"] == {"base": rate_text(rate.base.value), "base_tier": rate.base.id,
+                                "bonuses": {b.id: rate_text(b.value) for b in rate.bonuses},
+                                "ceiling": rate_text(rate.ceiling), "final": rate_text(rate.final)}
+        assert data["entities"] == [
+            {"role": e.role, "siren": e.siren, "name": e.name, "category": e.category, "outcome": e.outcome,
+             "covered": e.covered, "licences": e.licences, "eligible_licence": money_text(e.eligible_licence),
+             "eligible_deployment": money_text(e.eligible_deployment)} for e in decision.entities]
+        assert data["payments"] == [{"id": p.id, "label": p.label, "amount": money_text(p.amount),
+                                     "condition": p.condition} for p in decision.payments]
+        assert data["obligations"] == [{"id": o.id, "label": o.label, "frequency": o.frequency, "clause": o.clause}
+                                       for o in decision.obligations]
+        assert data["policy"]["selected_for"] == json_value(decision.policy.selected_for)

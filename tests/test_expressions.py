@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator.expressions import Evaluator, ExpressionError, Symbol, Type, compile_expression
+from evaluator.expressions import ExpressionError, Symbol, Type, compile_expression
 
 SCOPE = {
     "licence_count": Symbol(Type.NUMBER, "licences"),
@@ -40,13 +40,15 @@ NAMES = {"licence_count": 500, "share": Decimal("0.40"), "mutualised": False, "c
     ],
 )
 def test_admitted_expressions_evaluate(text, expected, value):
-    expression = compile_expression(text, SCOPE, expected)
-    assert Evaluator(dict(NAMES))(expression) == value
+    compiled = compile_expression(text, SCOPE, expected)
+    reference = compile_expression(text, SCOPE, expected, reference=True)
+    assert compiled.function(NAMES) == value
+    assert reference.function(NAMES) == value
 
 
 def test_numbers_are_decimals_from_their_text():
     expression = compile_expression("share * 3", SCOPE, Type.NUMBER)
-    result = Evaluator(dict(NAMES))(expression)
+    result = expression.function(NAMES)
     assert result == Decimal("1.20") and isinstance(result, Decimal)
 
 
@@ -96,4 +98,4 @@ def test_syntax_hint_for_french_connectives():
 
 def test_optional_fact_allowed_where_absence_is_handled():
     expression = compile_expression("purchase > day", SCOPE, Type.BOOL, optional_allowed=True)
-    assert expression.names == frozenset({"purchase", "day"})
+    assert expression.names == ("day", "purchase")

@@ -1,0 +1,146 @@
+"""Deciding a file of applications: JSON Lines in, JSON Lines out, in input order, streaming.
+
+The input is read in blocks of whole lines; each block is decided by a worker process (or in this
+process for one worker) and the blocks' results are written in their order. At most a few blocks
+per worker are in flight, so memory stays constant whatever the size of the file. A line that is
+not a valid application gives an error record naming it, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+import orjson
+
+from evaluator.application import checked_document
+from evaluator.documents import json_line_document, json_lines
+from evaluator.problems import InputError
+from evaluator.registry import Registry
+
+BLOCK_BYTES = 1 << 20
+GC_THRESHOLD = 100_000
+BLOCKS_IN_FLIGHT_PER_WORKER = 3
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a block (or a whole batch) gave: applications decided, and lines refused."""
+
+    decided: int = 0
+    refused: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.decided + other.decided, self.refused + other.refused)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of the input, as read: their bytes, and the number of the first."""
+
+    first_line: int
+    data: bytes
+
+
+def blocks(stream: IO[bytes], size: int | None = None) -> Iterator[Block]:
+    """The stream cut into blocks of about ``size`` bytes, each ending at a line's end, so that a
+    worker reads its lines itself; the parent only counts them."""
+    line = 1
+    rest = b""
+    while True:
+        data = stream.read(size or BLOCK_BYTES)
+        if not data:
+            break
+        data = rest + data
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            rest = data
+            continue
+        yield Block(line, data[:end])
+        line += data.count(b"\n", 0, end)
+        rest = data[end:]
+    if rest:
+        yield Block(line, rest)
+
+
+def decide_block(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    """The JSON Lines of the decisions (or error records) of a block's applications."""
+    records = []
+    refused = 0
+    for number, line in json_lines(io.BytesIO(block.data), block.first_line):
+        try:
+            records.append(registry.decide(checked_document(json_line_document(line, source, number)),
+                                           version).to_bytes())
+        except InputError as error:
+            refused += 1
+            records.append(orjson.dumps({"line": number, "status": "error",
+                                         "problems": [problem.to_dict() for problem in error.problems]}))
+    records.append(b"")
+    return b"\n".join(records), Tally(len(records) - 1 - refused, refused)
+
+
+_registry: Registry | None = None
+
+
+def _decide_in_worker(block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    assert _registry is not None, "the worker is forked after the registry is loaded"
+    return decide_block(_registry, block, source, version)
+
+
+def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *, version: str | None = None,
+        workers: int = 1, progress: Callable[[Tally], None] | None = None) -> Tally:
+    """Decide every application of ``stream`` and write the results to ``output``, in order."""
+    with _few_collections():
+        return _run(registry, stream, output, source, version, workers, progress)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """A batch allocates millions of short-lived objects and makes no reference cycle: the cyclic
+    garbage collector runs seldom meanwhile, and never over what was loaded before (the policies)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, version: str | None,
+         workers: int, progress: Callable[[Tally], None] | None) -> Tally:
+    total = Tally()
+    if workers <= 1:
+        for block in blocks(stream):
+            total = _write(decide_block(registry, block, source, version), output, total, progress)
+        return total
+    global _registry
+    _registry = registry
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[tuple[bytes, Tally]]] = deque()
+        for block in blocks(stream):
+            pending.append(pool.submit(_decide_in_worker, block, source, version))
+            if len(pending) >= workers * BLOCKS_IN_FLIGHT_PER_WORKER:
+                total = _write(pending.popleft().result(), output, total, progress)
+        while pending:
+            total = _write(pending.popleft().result(), output, total, progress)
+    return total
+
+
+def _write(result: tuple[bytes, Tally], output: IO[bytes], total: Tally,
+           progress: Callable[[Tally], None] | None) -> Tally:
+    data, tally = result
+    output.write(data)
+    total += tally
+    if progress:
+        progress(total)
+    return total

@@ -1,0 +1,75 @@
+"""guichet batch: streaming in blocks, several workers, output in input order, bad lines named."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluator import Registry
+from evaluator.batch import Block, Tally, blocks, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from generate import applications  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def portfolio() -> bytes:
+    lines = [json.dumps(item, ensure_ascii=False) for item in applications(120, seed=7)]
+    lines[10] = '{"submitted_on": "2026-07-01"'          # not JSON
+    lines[20] = "   "                                     # blank: skipped
+    lines[30] = '{"applicant": {}}'                       # not an application
+    return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
+
+
+def _records(data: bytes) -> list[dict[str, object]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+def test_every_line_is_answered_in_order(registry: Registry, portfolio: bytes):
+    output = io.BytesIO()
+    tally = run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=1)
+    records = _records(output.getvalue())
+    assert tally == Tally(decided=117, refused=2)
+    assert len(records) == 119
+    assert records[0]["reference"] == "BENCH-0000000"
+    errors = [r for r in records if r["status"] == "error"]
+    assert [r["line"] for r in errors] == [11, 31]
+    assert records[-1]["reference"] == "BENCH-0000119"
+
+
+def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: bytes, monkeypatch):
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    alone, shared = io.BytesIO(), io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    run(registry, io.BytesIO(portfolio), shared, "lot.jsonl", workers=2)
+    assert alone.getvalue() == shared.getvalue()
+
+
+def test_blocks_end_at_line_ends_and_count_lines():
+    data = b"a\nbb\n\nccc\ndddd"
+    cut = list(blocks(io.BytesIO(data), size=3))
+    assert b"".join(block.data for block in cut) == data
+    assert all(block.data.endswith(b"\n") for block in cut[:-1])
+    assert [block.first_line for block in cut] == [1 + block_lines for block_lines in _lines_before(cut)]
+    assert cut[0] == Block(1, b"a\n")
+
+
+def _lines_before(cut: list[Block]) -> list[int]:
+    counts, seen = [], 0
+    for block in cut:
+        counts.append(seen)
+        seen += block.data.count(b"\n")
+    return counts
+
+
+def test_progress_is_reported(registry: Registry, portfolio: bytes, monkeypatch):
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    seen: list[Tally] = []
+    run(registry, io.BytesIO(portfolio), io.BytesIO(), "lot.jsonl", workers=1, progress=seen.append)
+    assert len(seen) > 3
+    assert [t.decided + t.refused for t in seen] == sorted(t.decided + t.refused for t in seen)
+    assert seen[-1] == Tally(117, 2)

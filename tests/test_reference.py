@@ -1,0 +1,55 @@
+"""The compiled expressions give the same decisions as simpleeval, the reference evaluator: on every
+golden case, and on random applications. The policy is loaded twice, once with each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+
+from conftest import POLICY_FILE
+from evaluator import InputError
+from evaluator.application import build_application, checked_document, mapping_document
+from evaluator.cases import Case, discover, load_cases
+from evaluator.documents import Document
+from evaluator.engine import evaluate
+from evaluator.policy_loader import load_policy_file
+from strategies import applications
+
+COMPILED = load_policy_file(POLICY_FILE)
+REFERENCE = load_policy_file(POLICY_FILE, reference=True)
+CASES: list[Case] = [case for path in discover([Path(__file__).parent / "cases"]) for case in load_cases(path)]
+
+
+def _both(document: Document) -> tuple[str, str] | None:
+    try:
+        checked = checked_document(document)
+        compiled = evaluate(COMPILED, build_application(checked, COMPILED))
+    except InputError:
+        return None
+    reference = evaluate(REFERENCE, build_application(checked, REFERENCE))
+    return compiled.to_json(), reference.to_json()
+
+
+def test_the_two_loads_differ_only_in_how_expressions_run():
+    assert COMPILED.sha256 == REFERENCE.sha256
+    check = COMPILED.sovereignty.checks[0]
+    assert check.test.function is not REFERENCE.sovereignty.checks[0].test.function
+
+
+def test_every_golden_case_decides_the_same():
+    compared = 0
+    for case in CASES:
+        pair = _both(case.application)
+        if pair is not None:
+            assert pair[0] == pair[1], case.name
+            compared += 1
+    assert compared >= 200
+
+
+@given(applications())
+def test_random_applications_decide_the_same(application: dict[str, Any]):
+    pair = _both(mapping_document(application))
+    assert pair is not None
+    assert pair[0] == pair[1]
