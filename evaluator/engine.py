@@ -24,11 +24,21 @@ from evaluator import french
 from evaluator.application import Application, Entity, ExpenseLine
 from evaluator.decision import Decision, EntityRow, Message, MissingDocument, Outcome, Role, Trace
 from evaluator.facts import APPLICATION_FACTS
-from evaluator.policy import Bonus, CategoryOutcome, Check, ExpenseKind, Indicator, Policy, Status, Tranche, Window
+from evaluator.policy import (
+    FAILED_OUTCOMES,
+    Bonus,
+    CategoryOutcome,
+    Check,
+    ExpenseKind,
+    Indicator,
+    Policy,
+    Status,
+    Tranche,
+    Window,
+)
 
 ZERO = Decimal(0)
 _CATEGORY_OUTCOMES: dict[str, Outcome] = {"eligible": "pass", "review": "review", "ineligible": "fail"}
-_FAILED: dict[str, Outcome] = {"ineligible": "fail", "incomplete": "missing", "review": "review"}
 
 
 class _Work:
@@ -333,18 +343,18 @@ def _run_checks(work: _Work, checks: tuple[Check, ...]) -> None:
     facts = work.facts
     find = work.find
     for check in checks:
-        inputs = check.test.inputs
-        absent = [name for name in check.optional if facts[name] is None] if check.optional else None
-        if absent and check.on_absent == "pass":
-            find((check.rule, "pass", check.clause,
-                  partial(_check_message, check, "sans objet, non renseigné : ", absent, "."), None, inputs, None))
-        elif absent and check.on_absent is not None and check.on_absent != "pass":
-            find((check.rule, _FAILED[check.on_absent], check.clause,
-                  partial(_check_message, check, "à renseigner (", absent, ")."), check.on_absent, inputs, None))
-        elif check.test.function(facts):
-            find((check.rule, "pass", check.clause, check.passed, None, inputs, None))
-        else:
-            find((check.rule, _FAILED[check.on_fail], check.clause, check.failed, check.on_fail, inputs, None))
+        if check.optional:
+            absent = [name for name in check.optional if facts[name] is None]
+            if absent and check.on_absent is not None:
+                if check.on_absent == "pass":
+                    message = partial(_check_message, check, "sans objet, non renseigné : ", absent, ".")
+                    find((check.rule, "pass", check.clause, message, None, check.test.inputs, None))
+                else:
+                    message = partial(_check_message, check, "à renseigner (", absent, ").")
+                    find((check.rule, FAILED_OUTCOMES[check.on_absent], check.clause, message, check.on_absent,
+                          check.test.inputs, None))
+                continue
+        find(check.when_passed if check.test.function(facts) else check.when_failed)
 
 
 def _check_message(check: Check, before: str, absent: list[str], after: str) -> str:
@@ -353,12 +363,16 @@ def _check_message(check: Check, before: str, absent: list[str], after: str) -> 
 
 def _documents(work: _Work) -> None:
     supplied = work.application.documents
+    kinds = set(work.facts["document_kinds"])
     facts = work.facts
     covered = {e.siren for e in work.covered}
     for requirement in work.policy.documents.requirements:
         if requirement.when is not None and not requirement.when.function(facts):
             work.find((requirement.rule, "info", requirement.clause, requirement.not_required, None,
                        requirement.when.inputs, None))
+            continue
+        if not requirement.signed_by_all_covered and not kinds.isdisjoint(requirement.one_of):
+            work.find((requirement.rule, "pass", requirement.clause, requirement.supplied, None, (), None))
             continue
         candidates = [d for d in supplied if d.kind in requirement.one_of]
         problem = None
@@ -371,7 +385,7 @@ def _documents(work: _Work) -> None:
         if problem is None:
             work.find((requirement.rule, "pass", requirement.clause, requirement.supplied, None, (), None))
             continue
-        work.find((requirement.rule, _FAILED[requirement.on_missing], requirement.clause,
+        work.find((requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
                    f"{requirement.label} : {problem}.", requirement.on_missing, (), None))
         work.missing.append(MissingDocument(requirement.rule, requirement.label, requirement.one_of,
                                             requirement.clause, requirement.on_missing))

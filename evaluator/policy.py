@@ -21,6 +21,11 @@ Status = Literal["ineligible", "incomplete", "review", "eligible"]
 CategoryOutcome = Literal["eligible", "review", "ineligible"]
 Group = Literal["licence", "deployment", "excluded"]
 
+FAILED_OUTCOMES: dict[str, Literal["fail", "missing", "review"]] = {
+    "ineligible": "fail", "incomplete": "missing", "review": "review"}
+"""The outcome of a finding whose rule leads to a status: not eligible is a failure, incomplete a
+missing piece, review a review."""
+
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
 
 
@@ -190,12 +195,15 @@ class Check:
         return tuple(name for name in self.test.names if name in OPTIONAL_FACTS)
 
     @cached_property
-    def passed(self) -> str:
-        return f"{self.label} : oui."
+    def when_passed(self) -> tuple[str, Literal["pass"], str, str, None, tuple[str, ...], None]:
+        """The trace of this check when its test holds (see ``decision.Trace``)."""
+        return (self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, None)
 
     @cached_property
-    def failed(self) -> str:
-        return f"{self.label} : non."
+    def when_failed(self) -> tuple[str, Literal["fail", "missing", "review"], str, str, Status, tuple[str, ...], None]:
+        """The trace of this check when its test fails."""
+        outcome = FAILED_OUTCOMES[self.on_fail]
+        return (self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs, None)
 
 
 @dataclass(frozen=True)
