@@ -12,12 +12,15 @@ import pytest
 from evaluator import Registry
 from evaluator.batch import Block, Tally, blocks, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from generate import applications  # noqa: E402
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 @pytest.fixture(scope="module")
 def portfolio() -> bytes:
+    """120 applications of the benchmarks' generator, three lines spoilt."""
+    sys.path.insert(0, str(BENCH))
+    from generate import applications
+
     lines = [json.dumps(item, ensure_ascii=False) for item in applications(120, seed=7)]
     lines[10] = '{"submitted_on": "2026-07-01"'          # not JSON
     lines[20] = "   "                                     # blank: skipped
