@@ -427,5 +427,77 @@ def impact(old_version: str, new_version: str, applications: str, output_format:
         click.echo(impact_text(result), nl=False)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port d'écoute.")
+@policy_dir_option
+@click.option("--decision-log", type=click.Path(dir_okay=False), default=None,
+              help="Tenir le journal des décisions dans ce fichier (JSON Lines, ajouts seulement).")
+@click.option("--log-inputs", is_flag=True,
+              help="Enregistrer aussi chaque demande dans le journal, pour pouvoir la rejouer (guichet replay).")
+@click.option("--max-body", type=click.IntRange(min=1), default=None, metavar="OCTETS",
+              help="Taille maximale d'un corps de requête (par défaut : 1 Mio) ; au-delà : 413.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Nombre maximal de demandes d'un lot (par défaut : 1000).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Recharger les politiques quand leurs fichiers changent (SIGHUP les recharge aussi).")
+@click.option("--watch-interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDES",
+              help="Intervalle de surveillance des fichiers des politiques.")
+@click.option("--access-log", is_flag=True, help="Journaliser chaque requête.")
+def serve(host: str, port: int, policy_dir: str | None, decision_log: str | None, log_inputs: bool,
+          max_body: int | None, max_batch: int | None, watch: bool, watch_interval: float, access_log: bool) -> None:
+    """Lance le service HTTP : POST /v1/decisions, POST /v1/decisions:batch, GET /v1/policies,
+    GET /v1/policies/{version}, GET /v1/policies/{version}/doc, GET /healthz, GET /openapi.json.
+
+    Les politiques sont rechargées à chaud : un ensemble invalide est refusé, et le précédent reste
+    en service (GET /healthz montre l'erreur)."""
+    import logging
+
+    from evaluator.decision_log import DecisionLog
+    from evaluator.server import MAX_BATCH, MAX_BODY_BYTES, Limits
+    from evaluator.server import run as run_server
+    from evaluator.service import LiveRegistry
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s")
+    with _bad_input():
+        live = LiveRegistry(Path(policy_dir) if policy_dir else None)
+        log = DecisionLog(Path(decision_log), store_input=log_inputs) if decision_log else None
+    limits = Limits(max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH)
+    run_server(live, host=host, port=port, decision_log=log, limits=limits,
+               watch_interval=watch_interval if watch else None, access_log=access_log)
+
+
+@main.command()
+@click.argument("log_file", metavar="JOURNAL", type=str)
+@click.option("--same-version", is_flag=True,
+              help="Rejouer chaque décision avec la version qui l'a prise (par défaut : la version choisie comme "
+                   "alors, en vigueur à la date de dépôt ou demandée).")
+@policy_dir_option
+def replay(log_file: str, same_version: bool, policy_dir: str | None) -> None:
+    """Rejoue les demandes d'un journal des décisions (guichet serve --decision-log --log-inputs) et
+    signale toute décision qui serait différente.
+
+    Codes de sortie : 0 aucune différence, 1 une décision au moins serait différente, 2 entrée
+    invalide (journal illisible, ligne mal formée, politiques invalides)."""
+    from evaluator.decision_log import replay as replay_log
+
+    with _bad_input():
+        registry = _registry(policy_dir)
+        stream = _open(log_file, "rb")
+    with stream:
+        result = replay_log(registry, json_lines(stream), log_file, same_version=same_version)
+    for difference in result.differences:
+        click.echo(difference.render(log_file))
+    for problem in result.problems:
+        click.echo(problem.render(), err=True)
+    click.echo(result.summary())
+    if result.without_input and not result.replayed:
+        click.echo("Aucune demande enregistrée : lancez le service avec --log-inputs pour pouvoir rejouer.")
+    if result.problems:
+        sys.exit(BAD_INPUT)
+    if result.differences:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -8,22 +8,34 @@ The stable entry points::
     decision.to_dict()                             # matches schemas/decision.schema.json
 
 Bad input raises ``InputError``, whose ``problems`` each carry a location and a French message.
+
+A ``Registry`` is one immutable set of versions. A service that must follow edits of the policy
+directory holds a ``LiveRegistry`` (``evaluator.service``): the current set, reloaded on demand or
+by an opt-in watcher, a refused set leaving the last good one in service; ``DecisionLog``
+(``evaluator.decision_log``) keeps the decisions for audit. ``evaluator.server`` is the HTTP service.
 """
 
 from evaluator.decision import Decision, Finding
+from evaluator.decision_log import DecisionLog
 from evaluator.engine import evaluate
 from evaluator.policy import Policy
 from evaluator.policy_loader import load_policy, load_policy_file
 from evaluator.problems import InputError, Problem
 from evaluator.registry import Registry
+from evaluator.service import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
 
 __all__ = [
     "Decision",
+    "DecisionLog",
     "Finding",
     "InputError",
+    "LiveRegistry",
     "Policy",
+    "PolicySet",
+    "PolicySetUnavailable",
     "Problem",
     "Registry",
+    "ReloadFailure",
     "evaluate",
     "load_policy",
     "load_policy_file",

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from evaluator.documents import Document, load_document
+from evaluator.documents import Document, load_document, lone_surrogates
 from evaluator.policy import Policy
 from evaluator.problems import InputError, JsonPath
 from evaluator.validation import parse_date, parse_money, validate
@@ -90,7 +90,9 @@ def read_application(raw: bytes, source: str) -> Document:
 def mapping_document(application: Mapping[str, Any], source: str = "<demande>") -> Document:
     """An application given as a mapping (decoded JSON, say) as a document; a float is read as the
     decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
-    return Document(source, _decimals(application), [])
+    document = Document(source, _decimals(application), [])
+    document.problems.extend(lone_surrogates(document))
+    return document
 
 
 def _decimals(value: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from evaluator.problems import InputError, JsonPath, Problem
+from evaluator.problems import InputError, JsonPath, Problem, raise_if_any
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -93,6 +93,33 @@ def decode(raw: bytes, source: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F]")
+
+
+def lone_surrogates(document: Document) -> list[Problem]:
+    """Texts holding half of a UTF-16 pair, which an escape such as ``\\ud800`` can write: they are
+    not text, and could not be written back."""
+    found: list[Problem] = []
+
+    def walk(value: Any, path: JsonPath) -> None:
+        if isinstance(value, str):
+            bad = _SURROGATE.search(value)
+            if bad is not None:
+                found.append(document.problem(path, f"texte invalide : « \\u{ord(bad[0]):04x} » est une moitié de "
+                                                    "caractère UTF-16, seule", "écrivez le caractère lui-même"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, path)
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(document.data, ())
+    return found
+
+
 def load_document(raw: bytes, source: str) -> Document:
     """Parse YAML (JSON included) into plain data with locations; refuse anything unsafe."""
     text = decode(raw, source)
@@ -108,6 +135,8 @@ def load_document(raw: bytes, source: str) -> Document:
         raise InputError([_character_problem(error, text, document)]) from None
     except yaml.YAMLError:
         raise InputError([Problem(source, "syntaxe YAML invalide")]) from None
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        document.problems.extend(lone_surrogates(document))
     return document
 
 
@@ -436,4 +465,7 @@ def json_line_document(line: str, source: str, number: int) -> Document:
         raise InputError([Problem(source, f"JSON invalide : {message}", number, error.colno)]) from None
     except RecursionError:
         raise InputError([Problem(source, "JSON trop imbriqué", number)]) from None
-    return Document(source, data, [line], {(): (number, 1)})
+    document = Document(source, data, [line], {(): (number, 1)})
+    if _SURROGATE_ESCAPE.search(line) is not None:
+        raise_if_any(lone_surrogates(document))
+    return document

@@ -112,3 +112,12 @@ def test_every_problem_in_one_run(policy):
                          ("  reversibility: true", "  reversibility: oui"),
                          ("submitted_on: 2026-07-01", "submitted_on: hier"))
     assert len(problems) == 3
+
+
+def test_half_a_utf16_pair_given_by_a_service_is_refused_with_its_path(registry, application):
+    application["solution"]["name"] = "Assistant \ud800"
+    with pytest.raises(InputError) as raised:
+        registry.evaluate(application)
+    [problem] = raised.value.problems
+    assert problem.path == ("solution", "name")
+    assert "moitié de caractère UTF-16" in problem.message
