@@ -304,21 +304,20 @@ def _rate(work: _Work) -> None:
             tier = candidate
             break
     work.tier = tier
-    find((tier.rule, "pass", tier.clause, tier.message, None, tier.when.inputs if tier.when else (), None))
+    find(tier.when_taken)
     supplied = facts["document_kinds"]
     total = tier.rate
     for bonus in rate.bonuses:
-        when = bonus.when
         evidence = bonus.evidence
-        if not when.function(facts):
-            find((bonus.rule, "info", bonus.clause, bonus.not_met, None, when.inputs, None))
+        if not bonus.when.function(facts):
+            find(bonus.when_not_met)
         elif evidence is not None and not any(kind in supplied for kind in evidence.one_of):
-            find((bonus.rule, "missing", evidence.clause, bonus.unproven, None, when.inputs, None))
+            find(bonus.when_unproven)
             work.missing.append(MissingDocument(bonus.rule, evidence.label, evidence.one_of, evidence.clause, None))
         else:
             total += bonus.value
             work.bonuses.append(bonus)
-            find((bonus.rule, "pass", bonus.clause, bonus.granted, None, when.inputs, None))
+            find(bonus.when_granted)
     ceiling = rate.ceiling
     final = work.final_rate = min(total, ceiling.value)
     if total > ceiling.value:
@@ -368,11 +367,10 @@ def _documents(work: _Work) -> None:
     covered = {e.siren for e in work.covered}
     for requirement in work.policy.documents.requirements:
         if requirement.when is not None and not requirement.when.function(facts):
-            work.find((requirement.rule, "info", requirement.clause, requirement.not_required, None,
-                       requirement.when.inputs, None))
+            work.find(requirement.when_not_required)
             continue
         if not requirement.signed_by_all_covered and not kinds.isdisjoint(requirement.one_of):
-            work.find((requirement.rule, "pass", requirement.clause, requirement.supplied, None, (), None))
+            work.find(requirement.when_supplied)
             continue
         candidates = [d for d in supplied if d.kind in requirement.one_of]
         problem = None
@@ -383,7 +381,7 @@ def _documents(work: _Work) -> None:
             unsigned = [e.siren for e in work.covered if e.siren not in best.signed_by]
             problem = f"signature manquante de {', '.join(unsigned)}"
         if problem is None:
-            work.find((requirement.rule, "pass", requirement.clause, requirement.supplied, None, (), None))
+            work.find(requirement.when_supplied)
             continue
         work.find((requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
                    f"{requirement.label} : {problem}.", requirement.on_missing, (), None))
@@ -395,11 +393,10 @@ def _reporting(work: _Work) -> None:
     facts = work.facts
     for indicator in work.policy.reporting.indicators:
         if indicator.when is not None and not indicator.when.function(facts):
-            work.find((indicator.rule, "info", indicator.clause, indicator.not_required, None, indicator.when.inputs,
-                       None))
+            work.find(indicator.when_not_required)
             continue
         work.indicators.append(indicator)
-        work.find((indicator.rule, "info", indicator.clause, indicator.required, None, (), None))
+        work.find(indicator.when_required)
 
 
 def _status(work: _Work) -> None:

@@ -26,6 +26,11 @@ FAILED_OUTCOMES: dict[str, Literal["fail", "missing", "review"]] = {
 """The outcome of a finding whose rule leads to a status: not eligible is a failure, incomplete a
 missing piece, review a review."""
 
+StaticTrace = tuple[str, Literal["pass", "fail", "review", "missing", "info"], str, str, "Status | None",
+                    tuple[str, ...], None]
+"""A rule applied whose trace is known when the policy loads: its rule, outcome, clause, message,
+effect and the names of the facts it reads (see ``decision.Trace``)."""
+
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
 
 
@@ -195,12 +200,12 @@ class Check:
         return tuple(name for name in self.test.names if name in OPTIONAL_FACTS)
 
     @cached_property
-    def when_passed(self) -> tuple[str, Literal["pass"], str, str, None, tuple[str, ...], None]:
+    def when_passed(self) -> StaticTrace:
         """The trace of this check when its test holds (see ``decision.Trace``)."""
         return (self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, None)
 
     @cached_property
-    def when_failed(self) -> tuple[str, Literal["fail", "missing", "review"], str, str, Status, tuple[str, ...], None]:
+    def when_failed(self) -> StaticTrace:
         """The trace of this check when its test fails."""
         outcome = FAILED_OUTCOMES[self.on_fail]
         return (self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs, None)
@@ -236,8 +241,10 @@ class Tier:
     interpretation: str | None
 
     @cached_property
-    def message(self) -> str:
-        return f"Taux de base : {percent(self.rate)} ({self.label})."
+    def when_taken(self) -> StaticTrace:
+        """The trace of this tier when it gives the base rate (see ``decision.Trace``)."""
+        message = f"Taux de base : {percent(self.rate)} ({self.label})."
+        return (self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else (), None)
 
 
 @dataclass(frozen=True)
@@ -260,17 +267,21 @@ class Bonus:
     interpretation: str | None
 
     @cached_property
-    def not_met(self) -> str:
-        return f"{self.label} : conditions non réunies."
+    def when_not_met(self) -> StaticTrace:
+        return (self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None, self.when.inputs,
+                None)
 
     @cached_property
-    def unproven(self) -> str:
-        label = self.evidence.label if self.evidence else ""
-        return f"{self.label} : demandée sans justificatif recevable, non accordée ({label} attendu)."
+    def when_unproven(self) -> StaticTrace:
+        evidence = self.evidence
+        assert evidence is not None, "only a bonus that needs evidence can lack it"
+        message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
+        return (self.rule, "missing", evidence.clause, message, None, self.when.inputs, None)
 
     @cached_property
-    def granted(self) -> str:
-        return f"{self.label} : accordée, +{percent(self.value)}."
+    def when_granted(self) -> StaticTrace:
+        message = f"{self.label} : accordée, +{percent(self.value)}."
+        return (self.rule, "pass", self.clause, message, None, self.when.inputs, None)
 
 
 @dataclass(frozen=True)
@@ -316,12 +327,13 @@ class Requirement:
     interpretation: str | None
 
     @cached_property
-    def not_required(self) -> str:
-        return f"{self.label} : non requise pour cette demande."
+    def when_not_required(self) -> StaticTrace:
+        inputs = self.when.inputs if self.when else ()
+        return (self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs, None)
 
     @cached_property
-    def supplied(self) -> str:
-        return f"{self.label} : fournie."
+    def when_supplied(self) -> StaticTrace:
+        return (self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), None)
 
 
 @dataclass(frozen=True)
@@ -361,12 +373,14 @@ class Indicator:
     interpretation: str | None
 
     @cached_property
-    def not_required(self) -> str:
-        return f"Indicateur non demandé : {self.label}."
+    def when_not_required(self) -> StaticTrace:
+        inputs = self.when.inputs if self.when else ()
+        return (self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs, None)
 
     @cached_property
-    def required(self) -> str:
-        return f"Indicateur à transmettre {self.frequency} : {self.label}."
+    def when_required(self) -> StaticTrace:
+        return (self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.", None, (),
+                None)
 
 
 @dataclass(frozen=True)
