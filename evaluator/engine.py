@@ -261,7 +261,7 @@ def _deployment_cap(work: _Work, deployment_by_entity: dict[str, Decimal]) -> No
     facts = work.facts
     requested: Decimal = facts["deployment_requested"]
     # bounded before rounding: whatever the formula gives, the result lies between 0 and the request
-    eligible = work.round(min(max(Decimal(formula.expression.function(facts)), ZERO), requested))
+    eligible = work.round(min(max(ZERO, Decimal(formula.expression.function(facts))), requested))
     capped = eligible < requested
     work.find(("expenses.eligible_deployment", "info" if capped else "pass", formula.clause,
                partial(_cap_message, formula.label, eligible, requested), None, formula.expression.inputs, None))

@@ -325,7 +325,8 @@ class _Builder:
             if not last and "when" not in item:
                 self._problem(path, "seul le dernier palier du taux de base peut être sans condition")
             when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
-            return Tier(key, _rule(path), self._text((*path, "label")), when, item["rate"], item.get("clause", clause),
+            return Tier(key, _rule(path), self._text((*path, "label")), when, _number(item["rate"]),
+                        item.get("clause", clause),
                         self._interpretation(path, item))
 
         def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
@@ -339,14 +340,14 @@ class _Builder:
                                     self._interpretation((*path, "evidence"), proof))
             if when is None:
                 return None
-            return Bonus(key, _rule(path), self._text((*path, "label")), when, item["value"], evidence,
+            return Bonus(key, _rule(path), self._text((*path, "label")), when, _number(item["value"]), evidence,
                          item.get("clause", clause), self._interpretation(path, item))
 
         ceiling = section["ceiling"]
         return Rate(
             self._items(("rate", "base"), tier),
             self._items(("rate", "bonuses"), bonus),
-            Ceiling(self._text(("rate", "ceiling", "label")), ceiling["value"], ceiling.get("clause", clause),
+            Ceiling(self._text(("rate", "ceiling", "label")), _number(ceiling["value"]), ceiling.get("clause", clause),
                     self._interpretation(("rate", "ceiling"), ceiling)),
             clause,
             self._interpretation(("rate",), section),
@@ -395,7 +396,7 @@ class _Builder:
             rest = item["share"] == "rest"
             if rest != (key == keys[-1]):
                 self._problem((*path, "share"), "seul le dernier versement reçoit le reste (« share: rest »)")
-            return Tranche(key, _rule(path), self._text((*path, "label")), None if rest else item["share"],
+            return Tranche(key, _rule(path), self._text((*path, "label")), None if rest else _number(item["share"]),
                            self._text((*path, "condition")), item.get("clause", clause),
                            self._interpretation(path, item))
 
@@ -454,6 +455,11 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
 
     walk(data, ())
     return found
+
+
+def _number(value: int | Decimal) -> Decimal:
+    """A rate or a share of the policy as a decimal; ``-0`` is zero."""
+    return Decimal(value) + 0
 
 
 def _rule(path: JsonPath) -> str:

@@ -95,7 +95,7 @@ def parse_money(value: int | Decimal | str) -> Decimal:
         raise ValueError(f"montant {_show(value)} supérieur à la limite de {MAX_AMOUNT} €")
     if amount != amount.quantize(_CENT):
         raise ValueError(f"le montant {_show(value)} a plus de deux décimales")
-    return amount
+    return amount + 0  # -0 is zero
 
 
 _CENT = Decimal("0.01")

@@ -93,3 +93,18 @@ def test_the_python_views_and_the_json_form_agree(registry: Registry):
         assert data["obligations"] == [{"id": o.id, "label": o.label, "frequency": o.frequency, "clause": o.clause}
                                        for o in decision.obligations]
         assert data["policy"]["selected_for"] == json_value(decision.policy.selected_for)
+
+
+def test_minus_zero_never_reaches_a_decision(amended, application):
+    """Found by hypothesis on a random policy: a formula giving -0 wrote the amount "-0.00"."""
+    from conftest import decide_with
+
+    policy = amended(("formula: min(deployment_requested, eligible_licence)", "formula: -0"),
+                     ("      rate: 0.30\n", "      rate: -0.00\n"))
+    application["expenses"].append({"kind": "licence", "amount": "-0.00"})
+    data = decide_with(policy, application).to_dict()
+    assert data["amounts"]["eligible_deployment"] == "0.00"
+    assert data["rate"]["base"] == "0.00"
+    assert all(not value.startswith("-") for value in data["amounts"].values())
+    text = json.dumps(data, ensure_ascii=False)
+    assert '"-0' not in text and "-0,00 €" not in text
