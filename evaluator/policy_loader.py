@@ -56,6 +56,7 @@ from evaluator.problems import InputError, JsonPath, Problem
 from evaluator.validation import parse_date, validate
 
 T = TypeVar("T")
+_QUANTA = frozenset({Decimal("0.01"), Decimal("0.1"), Decimal("1")})
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
@@ -184,8 +185,7 @@ class _Builder:
             source=Source(d["source"]["title"], d["source"]["version"], parse_date(d["source"]["date"])),
             sha256=sha256,
             origin=self.document.source,
-            rounding=Rounding(self._text(("rounding", "label")), d["rounding"]["quantum"], d["rounding"]["mode"],
-                              d["rounding"]["clause"], self._interpretation(("rounding",), d["rounding"])),
+            rounding=self._rounding(),
             statuses=self._statuses(),
             window=self._window(),
             parameters=self.parameters,
@@ -209,6 +209,15 @@ class _Builder:
         parsed: int | Decimal | date = parse_date(value) if is_date else value
         return Parameter(key, item["label"], parsed, item["unit"], item["clause"],
                          item.get("interpretation"))
+
+    def _rounding(self) -> Rounding:
+        rounding = self.data["rounding"]
+        quantum = Decimal(rounding["quantum"]) + 0
+        if quantum not in _QUANTA:
+            self._problem(("rounding", "quantum"), f"pas d'arrondi {quantum} non admis : 0.01, 0.1 ou 1",
+                          "un arrondi se fait au centime (0.01), à la dizaine de centimes (0.1) ou à l'euro (1)")
+        return Rounding(self._text(("rounding", "label")), quantum, rounding["mode"], rounding["clause"],
+                        self._interpretation(("rounding",), rounding))
 
     def _statuses(self) -> Statuses:
         order = self.data["statuses"]["order"]

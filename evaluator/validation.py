@@ -81,8 +81,11 @@ def parse_money(value: int | Decimal | str) -> Decimal:
     """An amount in euros: finite, not negative, at most two decimals, below the sanity limit.
     (Cached: each amount is read twice, by the schema's format check and by the model.)"""
     if isinstance(value, str):
+        text = _YAML_SPECIALS.get(value.strip(), value.strip())
+        if not (_MONEY_TEXT.fullmatch(text) or text in _YAML_SPECIALS.values()):
+            raise ValueError(f"« {_show(value)} » n'est pas un montant")
         try:
-            amount = Decimal(_YAML_SPECIALS.get(value.strip(), value.strip()))
+            amount = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"« {_show(value)} » n'est pas un montant") from None
     else:
@@ -99,6 +102,9 @@ def parse_money(value: int | Decimal | str) -> Decimal:
 
 
 _CENT = Decimal("0.01")
+_MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+"""A decimal written with ASCII digits (an exponent admitted, as in JSON): not ``14_400``, not
+full-width digits."""
 _YAML_SPECIALS = {".nan": "NaN", ".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity"}
 
 FORMATS = FormatChecker(formats=())

@@ -121,3 +121,10 @@ def test_half_a_utf16_pair_given_by_a_service_is_refused_with_its_path(registry,
     [problem] = raised.value.problems
     assert problem.path == ("solution", "name")
     assert "moitié de caractère UTF-16" in problem.message
+
+
+@pytest.mark.parametrize("written", ["14_400", "１４４００", "14 400", "0x3840"])
+def test_an_amount_is_written_with_ascii_digits(policy, written):
+    problems = _problems(policy, ("amount: 14400,", f'amount: "{written}",'))
+    assert problems[0].path == ("expenses", 0, "amount")
+    assert f"« {written} » n'est pas un montant" in problems[0].message

@@ -144,3 +144,9 @@ def test_schema_and_expression_problems_together(policy_text):
     assert any("editor_contry" in m for m in messages)
     assert any("clé en double : « region »" in m for m in messages)
     assert [p.line for p in problems] == sorted(p.line for p in problems)
+
+
+def test_a_rounding_step_is_a_power_of_ten(policy_text):
+    problems = _problems(policy_text, ("  quantum: 0.01\n", "  quantum: 0.05\n"))
+    assert problems[0].message == "pas d'arrondi 0.05 non admis : 0.01, 0.1 ou 1"
+    assert problems[0].path == ("rounding", "quantum")
