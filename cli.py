@@ -384,7 +384,11 @@ def docs(version: str | None, output_format: str, output: str | None, policy_dir
     if output is None:
         click.echo(text, nl=False)
     else:
-        Path(output).write_text(text, encoding="utf-8")
+        with _bad_input():
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise InputError([Problem(output, f"écriture impossible : {error.strerror}")]) from None
         click.echo(f"Documentation de la version {chosen.version} écrite : {output}")
 
 

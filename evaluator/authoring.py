@@ -46,7 +46,7 @@ def new_draft(registry: Registry, version: str, source_version: str, effective_f
     if policy.effective_from <= source.effective_from:
         raise InputError([Problem(str(target), f"la nouvelle version doit prendre effet après la version "
                                                f"{source_version} ({source.effective_from.isoformat()})")])
-    target.write_text(text, encoding="utf-8")
+    _write(target, text.encode("utf-8"))
     return Written(target, policy)
 
 
@@ -65,8 +65,20 @@ def publish(registry: Registry, version: str, today: date) -> Written:
         raise InputError(problems)
     lock = read_lock(registry.directory)
     lock[version] = LockEntry(version, digest(raw), policy.effective_from, today)
-    path.write_bytes(raw)
-    return Written(path, policy, write_lock(registry.directory, policy.id, lock))
+    _write(path, raw)
+    try:
+        lock_path = write_lock(registry.directory, policy.id, lock)
+    except OSError as error:
+        message = f"écriture du verrou impossible : {error.strerror}"
+        raise InputError([Problem(str(registry.directory), message)]) from None
+    return Written(path, policy, lock_path)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise InputError([Problem(str(path), f"écriture impossible : {error.strerror}")]) from None
 
 
 def _set(text: str, key: str, value: str, target: Path) -> str:

@@ -102,15 +102,15 @@ def rules(policy: Policy) -> dict[str, Rule]:
         add(Rule(f"lists.{item.id}", LIST, item.label, (("valeurs", ", ".join(item.values)),)))
     b = policy.beneficiaries
     for c in b.categories.values():
-        outcome = _OUTCOMES[c.outcome]
-        cases = "".join(f"si {case.when.text} : {_OUTCOMES[case.outcome]} ; " for case in c.cases)
+        outcome = french.OUTCOMES[c.outcome]
+        cases = "".join(f"si {case.when.text} : {french.OUTCOMES[case.outcome]} ; " for case in c.cases)
         add(Rule(f"beneficiaries.categories.{c.id}", CATEGORY, c.label,
                  (("issue", f"{cases}sinon : {outcome}" if cases else outcome),)))
     add(Rule("beneficiaries.unknown_category", SETTING, "Catégorie non listée",
-             (("issue", _OUTCOMES[b.unknown_category.outcome]),)))
+             (("issue", french.OUTCOMES[b.unknown_category.outcome]),)))
     e = policy.expenses
     for k in e.kinds.values():
-        add(Rule(f"expenses.kinds.{k.id}", EXPENSE, k.label, (("groupe", _GROUPS[k.group]),)))
+        add(Rule(f"expenses.kinds.{k.id}", EXPENSE, k.label, (("groupe", french.GROUPS[k.group]),)))
     add(Rule("expenses.funded_period", SETTING, e.funded_period.label,
              (("durée", f"{e.funded_period.months} mois"),)))
     add(Rule("expenses.eligible_deployment", SETTING, e.eligible_deployment.label,
@@ -152,8 +152,6 @@ def rules(policy: Policy) -> dict[str, Rule]:
     return {rule.path: rule for rule in found}
 
 
-_OUTCOMES = {"eligible": "éligible", "review": "examen au cas par cas", "ineligible": "non éligible"}
-_GROUPS = {"licence": "licences", "deployment": "déploiement", "excluded": "exclue"}
 
 
 def _check(path: str, check: Check, policy: Policy) -> Rule:

@@ -24,8 +24,6 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-_GROUPS = {"licence": "Licences", "deployment": "Déploiement", "excluded": "Exclue"}
-_OUTCOMES = {"eligible": "Éligible", "review": "Examen au cas par cas", "ineligible": "Non éligible"}
 
 
 def build(policy: Policy) -> list[Block]:
@@ -93,13 +91,14 @@ def _beneficiaries(policy: Policy) -> list[Block]:
     b = policy.beneficiaries
     rows = []
     for category in b.categories.values():
-        cases = "".join(f"si `{c.when.text}` : {_OUTCOMES[c.outcome].lower()} ; " for c in category.cases)
-        outcome = f"{cases}sinon : {_OUTCOMES[category.outcome].lower()}" if cases else _OUTCOMES[category.outcome]
+        cases = "".join(f"si `{c.when.text}` : {french.OUTCOMES[c.outcome]} ; " for c in category.cases)
+        default = french.OUTCOMES[category.outcome]
+        outcome = f"{cases}sinon : {default}" if cases else default.capitalize()
         rows.append((f"`{category.id}`", category.label, outcome, category.reason or "", category.clause))
     unknown = b.unknown_category
     return _section("Bénéficiaires", b.clause, b.interpretation, [
         ("table", Table(("Catégorie", "Libellé", "Issue", "Motif", "Clause"), tuple(rows))),
-        ("p", f"Toute autre catégorie : {_OUTCOMES[unknown.outcome].lower()} ({unknown.clause})."
+        ("p", f"Toute autre catégorie : {french.OUTCOMES[unknown.outcome]} ({unknown.clause})."
               + (f" {unknown.interpretation}" if unknown.interpretation else "")),
     ])
 
@@ -109,8 +108,9 @@ def _expenses(policy: Policy) -> list[Block]:
     period, cap = e.funded_period, e.eligible_deployment
     return _section("Dépenses", e.clause, e.interpretation, [
         ("table", Table(("Nature", "Libellé", "Groupe", "Motif d'exclusion", "Clause"), tuple(
-            (f"`{k.id}`", k.label, _GROUPS[k.group], k.reason or "", k.clause) for k in e.kinds.values()))),
-        ("p", f"{period.label} : {period.months} mois ; une ligne du groupe « {_GROUPS[period.applies_to].lower()} » "
+            (f"`{k.id}`", k.label, french.GROUPS[k.group].capitalize(), k.reason or "", k.clause)
+            for k in e.kinds.values()))),
+        ("p", f"{period.label} : {period.months} mois ; une ligne du groupe « {french.GROUPS[period.applies_to]} » "
               f"couvrant plus longtemps est ramenée à cette durée ({period.clause})."),
         ("p", f"{cap.label} : déploiement éligible = `{cap.expression.text}` ({cap.clause})."),
         *_checks(e.checks, policy),

@@ -188,7 +188,7 @@ def _unknown_message(category: str, known: Mapping[str, object], outcome: Catego
     close = _closest(category, tuple(known))
     text = f"catégorie « {category} » absente des listes du cahier des charges"
     text += f" (vouliez-vous dire « {close} » ?)" if close else ""
-    return text + f" : {_OUTCOME_WORDS[outcome]}."
+    return text + f" : {french.OUTCOMES[outcome]}."
 
 
 @lru_cache(maxsize=1024)
@@ -197,9 +197,6 @@ def _closest(category: str, known: tuple[str, ...]) -> str | None:
     close = difflib.get_close_matches(category, known, n=1, cutoff=0.75)
     return close[0] if close else None
 
-
-_OUTCOME_WORDS = {"eligible": "bénéficiaire éligible", "review": "évaluation au cas par cas",
-                  "ineligible": "non éligible"}
 
 
 def _expenses(work: _Work) -> None:

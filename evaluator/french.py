@@ -38,6 +38,12 @@ def day(value: date) -> str:
     return f"{first} {_MONTHS[value.month - 1]} {value.year}"
 
 
+OUTCOMES = {"eligible": "éligible", "review": "examen au cas par cas", "ineligible": "non éligible"}
+"""The outcome of a beneficiary category, in words."""
+
+GROUPS = {"licence": "licences", "deployment": "déploiement", "excluded": "exclue"}
+"""The group of an expense kind, in words."""
+
 ROUNDING_WORDS = {"down": "au centime inférieur", "up": "au centime supérieur", "half_up": "au plus proche",
                   "half_even": "au plus proche, au pair"}
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from evaluator.expressions import Expression
 from evaluator.facts import OPTIONAL_FACTS
-from evaluator.french import percent
+from evaluator.french import GROUPS, OUTCOMES, percent
 
 Status = Literal["ineligible", "incomplete", "review", "eligible"]
 CategoryOutcome = Literal["eligible", "review", "ineligible"]
@@ -124,9 +124,7 @@ class Category:
 
     @cached_property
     def message(self) -> str:
-        words = {"eligible": "bénéficiaire éligible", "review": "évaluation au cas par cas",
-                 "ineligible": "non éligible"}
-        return f"{self.label} : {words[self.outcome]}." + (f" {self.reason}" if self.reason else "")
+        return f"{self.label} : {OUTCOMES[self.outcome]}." + (f" {self.reason}" if self.reason else "")
 
 
 @dataclass(frozen=True)
@@ -156,7 +154,7 @@ class ExpenseKind:
 
     @cached_property
     def eligible_text(self) -> str:
-        return f"dépense éligible ({'licences' if self.group == 'licence' else 'déploiement'})."
+        return f"dépense éligible ({GROUPS[self.group]})."
 
     @cached_property
     def excluded_text(self) -> str:

@@ -80,16 +80,17 @@ class Registry:
         raise InputError([Problem(str(self.directory), f"version {version} inconnue ; versions : {known}")])
 
     def in_force(self, on: date) -> Policy:
-        published = self._published
+        published, dates = self._published
         if not published:
             raise InputError([Problem(str(self.directory), "aucune version publiée")])
-        index = bisect_right([p.effective_from for p in published], on)
-        return published[max(index - 1, 0)]
+        return published[max(bisect_right(dates, on) - 1, 0)]
 
     @cached_property
-    def _published(self) -> tuple[Policy, ...]:
-        """The published versions, by effective date (distinct, as ``from_directory`` checks)."""
-        return tuple(sorted((p for p in self.versions if p.status == "published"), key=lambda p: p.effective_from))
+    def _published(self) -> tuple[tuple[Policy, ...], tuple[date, ...]]:
+        """The published versions by effective date (distinct, as ``from_directory`` checks), and
+        their dates."""
+        published = tuple(sorted((p for p in self.versions if p.status == "published"), key=lambda p: p.effective_from))
+        return published, tuple(p.effective_from for p in published)
 
     def select(self, submitted_on: date, version: str | None = None, as_of: date | None = None) -> Policy:
         """The named version, else the version in force on ``as_of``, else on ``submitted_on``."""

@@ -10,7 +10,6 @@ from evaluator.decision import Decision, Finding
 
 _MARKS = {"pass": "conforme", "fail": "non conforme", "review": "à examiner", "missing": "manquant", "info": "info"}
 _ROLES = {"applicant": "Demandeur", "co_beneficiary": "Co-bénéficiaire"}
-_OUTCOMES = {"eligible": "éligible", "review": "au cas par cas", "ineligible": "non éligible"}
 
 
 def render_text(decision: Decision) -> str:
@@ -31,7 +30,7 @@ def render_text(decision: Decision) -> str:
     for entity in decision.entities:
         dropped = "" if entity.covered else ", écarté de la demande"
         add(f"  - {_ROLES[entity.role]} {entity.name} ({entity.siren}) : {entity.category}, "
-            f"{_OUTCOMES[entity.outcome]}{dropped}, {french.number(entity.licences)} licence(s)")
+            f"{french.OUTCOMES[entity.outcome]}{dropped}, {french.number(entity.licences)} licence(s)")
     add(f"  Licences des entités couvertes : {french.number(decision.licence_count)} ; "
         f"demande mutualisée : {'oui' if decision.mutualised else 'non'}")
     add("")

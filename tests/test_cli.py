@@ -108,3 +108,11 @@ def test_test_command_exit_code_and_summary(tmp_path, expected_status, code):
 def test_facts_lists_the_names_expressions_may_read(tmp_path):
     result = guichet("facts", cwd=tmp_path)
     assert "licence_count" in result.stdout and "max_qpv_population_share" in result.stdout
+
+
+def test_an_unwritable_output_is_bad_input_not_a_traceback(tmp_path):
+    target = tmp_path / "absent" / "doc.html"
+    result = guichet("docs", "--format", "html", "--output", str(target), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{target}: écriture impossible" in result.stderr
+    assert "Traceback" not in result.stderr

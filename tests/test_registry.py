@@ -135,3 +135,15 @@ def test_bundled_registry():
     registry = Registry.default()
     assert [p.version for p in registry.versions] == ["1.0"]
     assert registry.files["1.0"].name == "1.0.yaml"
+
+
+def test_a_draft_that_cannot_be_written_is_bad_input(directory, monkeypatch):
+    registry = Registry.from_directory(directory)
+
+    def refuse(path: Path, data: bytes) -> int:
+        raise PermissionError(13, "Permission non accordée")
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    with pytest.raises(InputError) as raised:
+        new_draft(registry, "1.1", "1.0", date(2027, 1, 1))
+    assert raised.value.problems[0].message == "écriture impossible : Permission non accordée"
