@@ -13,6 +13,7 @@ from typing import Any, Literal
 import orjson
 
 from evaluator.application import Application, Entity
+from evaluator.facts import ESTABLISHED
 from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, Status, Tier, Tranche
 
 Outcome = Literal["pass", "fail", "review", "missing", "info"]
@@ -20,7 +21,9 @@ Role = Literal["applicant", "co_beneficiary"]
 InputValue = str | int | bool | Decimal | date | tuple[str, ...] | None
 
 DECISION_FORMAT = "1"
-Message = str | Callable[[], str]
+Message = str | tuple[Any, ...]
+"""A finding's French message: its text, or the function that writes it followed by its arguments,
+called when the decision is read (most findings of a decision are never read one by one)."""
 Trace = tuple[str, Outcome, str, Message, "Status | None", tuple[str, ...], "str | None"]
 """A rule applied, as the evaluator records it: rule, outcome, clause, message (rendered when read),
 effect, the names of the facts it read, and the SIREN of the entity it is about, if any."""
@@ -127,7 +130,7 @@ EntityRow = tuple[Role, Entity, CategoryOutcome, bool]
 """An entity of the application: its role, itself, its category's outcome, whether it is covered."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
     """A decision, as the evaluator establishes it: the status, the figures, and the trace of every
     rule applied. Its parts (rate build-up, amounts, entities, payments, findings…) are built from
@@ -145,9 +148,33 @@ class Decision:
     missing_documents: tuple[MissingDocument, ...]
     indicators: tuple[Indicator, ...]
     trace: tuple[Trace, ...] = field(repr=False, compare=False)
-    facts: Mapping[str, Any] = field(repr=False, compare=False)
+    established: tuple[Any, ...] = field(repr=False, compare=False)
+    """The values of the facts the evaluation established, in the order of ``facts.ESTABLISHED``."""
     applied: Policy = field(repr=False, compare=False)
     application: Application = field(repr=False, compare=False)
+
+    def __init__(self, status: Status, selected_for: date | None, tier: Tier, granted: tuple[Bonus, ...],
+                 final_rate: Decimal, figures: tuple[Decimal, ...], entity_rows: tuple[EntityRow, ...],
+                 entity_amounts: tuple[Mapping[str, Decimal], Mapping[str, Decimal]],
+                 paid: tuple[tuple[Tranche, Decimal], ...], missing_documents: tuple[MissingDocument, ...],
+                 indicators: tuple[Indicator, ...], trace: tuple[Trace, ...], established: tuple[Any, ...],
+                 applied: Policy, application: Application) -> None:
+        # all the fields at once: a quarter of the time of the generated ``__init__`` (one frozen
+        # ``__setattr__`` per field), which counts when deciding tens of thousands a second; the code
+        # written for a policy (``evaluator.compiled``) sets the same dictionary without the call
+        object.__setattr__(self, "__dict__", {
+            "status": status, "selected_for": selected_for, "tier": tier, "granted": granted,
+            "final_rate": final_rate, "figures": figures, "entity_rows": entity_rows,
+            "entity_amounts": entity_amounts, "paid": paid, "missing_documents": missing_documents,
+            "indicators": indicators, "trace": trace, "established": established, "applied": applied,
+            "application": application})
+
+    @cached_property
+    def facts(self) -> Mapping[str, Any]:
+        """Every fact of the decision: the policy's parameters and lists, the application's facts and
+        those the evaluation established."""
+        return {**self.applied.constants, **self.application.facts, **dict(zip(ESTABLISHED, self.established,
+                                                                                  strict=True))}
 
     @cached_property
     def policy(self) -> PolicyReference:
@@ -205,7 +232,7 @@ class Decision:
         its value (the facts of a decision are never changed once established)."""
         facts = self.facts
         return tuple(
-            Finding(rule, outcome, clause, message if isinstance(message, str) else message(), effect,
+            Finding(rule, outcome, clause, render(message), effect,
                     tuple((name, facts[name]) for name in names), entity)
             for rule, outcome, clause, message, effect, names, entity in self.trace
         )
@@ -255,7 +282,7 @@ class Decision:
                 if name not in read:
                     read[name] = json_value(facts[name])
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
-                       "message": message if message.__class__ is str else message(),  # type: ignore[operator]
+                       "message": render(message),
                        "effect": effect, "inputs": list(names)}
             if entity is not None:
                 finding["entity"] = entity
@@ -272,6 +299,14 @@ class Decision:
 
 
 _ZERO = Decimal(0)
+
+
+def render(message: Message) -> str:
+    """A finding's message as text."""
+    if isinstance(message, str):
+        return message
+    text: str = message[0](*message[1:])
+    return text
 
 
 def money_text(amount: Decimal) -> str:

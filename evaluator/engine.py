@@ -9,6 +9,11 @@ threshold, rate, list or outcome — is written here: it all comes from the poli
 Everything that depends on the policy alone is done when it loads (expressions compiled, static
 messages written); per application, only the application's work. The findings' French messages are
 rendered when the decision is read, not while it is established.
+
+``interpret`` is that walk. ``evaluate`` runs the same evaluation as the code written for the policy
+when it loads (``evaluator.compiled``: loops unrolled, expressions inlined), about twice as fast; the
+walk is its reference, and the test suite checks that both give the same decisions, byte for byte.
+The message functions below are shared by both.
 """
 
 from __future__ import annotations
@@ -17,28 +22,34 @@ import difflib
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from evaluator import french
-from evaluator.application import Application, Entity, ExpenseLine
-from evaluator.decision import Decision, EntityRow, Message, MissingDocument, Outcome, Role, Trace
-from evaluator.facts import APPLICATION_FACTS
+from evaluator.application import Application, Entity, ExpenseLine, SuppliedDocument
+from evaluator.decision import Decision, EntityRow, Message, MissingDocument, Outcome, Role, Trace, render
+from evaluator.facts import APPLICATION_FACTS, ESTABLISHED
 from evaluator.policy import (
     FAILED_OUTCOMES,
     Bonus,
     CategoryOutcome,
+    Ceiling,
     Check,
     ExpenseKind,
     Indicator,
     Policy,
+    Requirement,
+    Rounding,
     Status,
     Tranche,
     Window,
 )
 
 ZERO = Decimal(0)
-_CATEGORY_OUTCOMES: dict[str, Outcome] = {"eligible": "pass", "review": "review", "ineligible": "fail"}
+CATEGORY_FINDINGS: dict[str, tuple[Outcome, Status | None]] = {
+    "eligible": ("pass", None), "review": ("review", "review"), "ineligible": ("fail", "ineligible")}
+"""A category's outcome as a finding: its outcome, and its effect when the entity is the applicant (a
+co-beneficiary of an ineligible category is only set aside)."""
 
 
 class _Work:
@@ -89,13 +100,21 @@ class _Work:
 
 
 def evaluate(policy: Policy, application: Application, selected_for: date | None = None) -> Decision:
-    """Decide ``application`` under ``policy``."""
+    """Decide ``application`` under ``policy``, by the function written for the policy when it
+    loaded (``evaluator.compiled``)."""
+    return policy.decide(application, selected_for)
+
+
+def interpret(policy: Policy, application: Application, selected_for: date | None = None) -> Decision:
+    """Decide ``application`` under ``policy`` by walking the policy's data: the reference that
+    ``evaluate`` is checked against (same decision, byte for byte)."""
     work = _Work(policy, application)
     for section in SECTIONS:
         section(work)
     return Decision(work.status, selected_for, work.tier, tuple(work.bonuses), work.final_rate, _amounts(work),
                     tuple(work.entity_rows), (work.entity_licence, work.entity_deployment), tuple(work.paid),
-                    tuple(work.missing), tuple(work.indicators), tuple(work.trace), work.facts, policy, application)
+                    tuple(work.missing), tuple(work.indicators), tuple(work.trace),
+                    tuple(work.facts[name] for name in ESTABLISHED), policy, application)
 
 
 def _entity_facts(policy: Policy, entity: Entity) -> dict[str, Any]:
@@ -119,12 +138,12 @@ def _window(work: _Work) -> None:
     window = work.policy.window
     submitted = work.application.submitted_on
     inside = window.opens_on <= submitted <= window.closes_on
-    message = partial(_window_message, window, submitted, inside)
+    message = (window_message, window, submitted, inside)
     work.find(("window", "pass" if inside else "fail", window.clause, message, None if inside else window.on_outside,
                ("submitted_on",), None))
 
 
-def _window_message(window: Window, submitted: date, inside: bool) -> str:
+def window_message(window: Window, submitted: date, inside: bool) -> str:
     period = f"du {french.day(window.opens_on)} au {french.day(window.closes_on)}"
     if inside:
         return f"Demande déposée le {french.day(submitted)}, {period} : dans la période de dépôt."
@@ -139,13 +158,12 @@ def _beneficiaries(work: _Work) -> None:
     people: list[tuple[Role, Entity]] = [("applicant", application.applicant)]
     people.extend(("co_beneficiary", entity) for entity in application.co_beneficiaries)
     for role, entity in people:
-        outcome, rule, clause, message = _classify(work, entity)
+        outcome, rule, clause, message = classify(work.policy, entity)
         applicant = role == "applicant"
         is_covered = applicant or outcome != "ineligible"
-        effect: Status | None = "review" if outcome == "review" else (
-            "ineligible" if outcome == "ineligible" and applicant else None)
-        text = partial(_entity_message, entity, applicant, outcome, message)
-        work.find((rule, _CATEGORY_OUTCOMES[outcome], clause, text, effect, (), entity.siren))
+        finding, effect = CATEGORY_FINDINGS[outcome]
+        text = (entity_message, entity, applicant, outcome, message)
+        work.find((rule, finding, clause, text, effect if is_covered else None, (), entity.siren))
         work.entity_rows.append((role, entity, outcome, is_covered))
         if is_covered:
             covered.append(entity)
@@ -160,24 +178,24 @@ def _beneficiaries(work: _Work) -> None:
     facts["max_qpv_population_share"] = share
 
 
-def _entity_message(entity: Entity, applicant: bool, outcome: str, message: Message) -> str:
+def entity_message(entity: Entity, applicant: bool, outcome: str, message: Message) -> str:
     who = f"{'Demandeur' if applicant else 'Co-bénéficiaire'} {entity.name} ({entity.siren})"
-    text = message if isinstance(message, str) else message()
+    text = render(message)
     if outcome == "ineligible" and not applicant:
         text += " Il est écarté de la demande, avec ses lignes de dépenses."
     return f"{who} : {text}"
 
 
-def _classify(work: _Work, entity: Entity) -> tuple[CategoryOutcome, str, str, Message]:
+def classify(policy: Policy, entity: Entity) -> tuple[CategoryOutcome, str, str, Message]:
     """Outcome, rule id, clause and French message for an entity's category."""
-    beneficiaries = work.policy.beneficiaries
+    beneficiaries = policy.beneficiaries
     category = beneficiaries.categories.get(entity.category)
     if category is None:
         unknown = beneficiaries.unknown_category
         return (unknown.outcome, "beneficiaries.unknown_category", unknown.clause,
-                partial(_unknown_message, entity.category, beneficiaries.categories, unknown.outcome))
+                (_unknown_message, entity.category, beneficiaries.categories, unknown.outcome))
     if category.cases:
-        facts = _entity_facts(work.policy, entity)
+        facts = _entity_facts(policy, entity)
         for case in category.cases:
             if case.when.function(facts):
                 return case.outcome, category.rule, category.clause, f"{category.label} : {case.label}."
@@ -214,18 +232,18 @@ def _expenses(work: _Work) -> None:
         amount = line.amount
         requested += amount
         if line.entity not in covered:
-            message = partial(_line_message, line, kind, f"non retenue, l'entité {line.entity} est écartée.")
+            message = (line_message, line, kind, f"non retenue, l'entité {line.entity} est écartée.")
             find((rule, "fail", kind.clause, message, None, (), line.entity))
             continue
         group = kind.group
         if group == "excluded":
-            find((rule, "fail", kind.clause, partial(_line_message, line, kind, kind.excluded_text), None, (),
+            find((rule, "fail", kind.clause, (line_message, line, kind, kind.excluded_text), None, (),
                   line.entity))
             continue
         if group == period.applies_to and line.months is not None and line.months > period.months:
             amount = work.round(amount * period.months / line.months)
-            message = partial(_prorated_message, line, kind, period.months, amount)
-            find(("expenses.funded_period", "info", period.clause, message, None, (), line.entity))
+            prorated = (prorated_message, line, kind, period.months, amount)
+            find(("expenses.funded_period", "info", period.clause, prorated, None, (), line.entity))
         if group == "licence":
             licence_requested += line.amount
             eligible_licence += amount
@@ -233,7 +251,7 @@ def _expenses(work: _Work) -> None:
         else:
             deployment_requested += amount
             deployment_by_entity[line.entity] = deployment_by_entity.get(line.entity, ZERO) + amount
-        find((rule, "pass", kind.clause, partial(_line_message, line, kind, kind.eligible_text), None, (),
+        find((rule, "pass", kind.clause, (line_message, line, kind, kind.eligible_text), None, (),
               line.entity))
     facts = work.facts
     facts["requested_total"] = requested
@@ -244,12 +262,12 @@ def _expenses(work: _Work) -> None:
     _run_checks(work, expenses.checks)
 
 
-def _line_message(line: ExpenseLine, kind: ExpenseKind, text: str) -> str:
+def line_message(line: ExpenseLine, kind: ExpenseKind, text: str) -> str:
     return f"Ligne {line.index + 1} ({kind.label}, {french.euros(line.amount)}) : {text}"
 
 
-def _prorated_message(line: ExpenseLine, kind: ExpenseKind, months: int, amount: Decimal) -> str:
-    return _line_message(line, kind, f"couvre {line.months} mois, retenue pour {months} mois, soit "
+def prorated_message(line: ExpenseLine, kind: ExpenseKind, months: int, amount: Decimal) -> str:
+    return line_message(line, kind, f"couvre {line.months} mois, retenue pour {months} mois, soit "
                                      f"{french.euros(amount)}.")
 
 
@@ -261,7 +279,7 @@ def _deployment_cap(work: _Work, deployment_by_entity: dict[str, Decimal]) -> No
     eligible = work.round(min(max(ZERO, Decimal(formula.expression.function(facts))), requested))
     capped = eligible < requested
     work.find(("expenses.eligible_deployment", "info" if capped else "pass", formula.clause,
-               partial(_cap_message, formula.label, eligible, requested), None, formula.expression.inputs, None))
+               (cap_message, formula.label, eligible, requested), None, formula.expression.inputs, None))
     if requested:
         for siren, amount in deployment_by_entity.items():
             work.entity_deployment[siren] = work.round(amount * eligible / requested)
@@ -274,7 +292,7 @@ def _deployment_cap(work: _Work, deployment_by_entity: dict[str, Decimal]) -> No
                                          + work.entity_deployment.get(applicant, ZERO))
 
 
-def _cap_message(label: str, eligible: Decimal, requested: Decimal) -> str:
+def cap_message(label: str, eligible: Decimal, requested: Decimal) -> str:
     if eligible < requested:
         return f"{label} : {french.euros(eligible)} retenus sur {french.euros(requested)} de déploiement demandé."
     return f"{label} : le déploiement demandé ({french.euros(requested)}) est retenu en entier."
@@ -286,9 +304,13 @@ def _mutualisation(work: _Work) -> None:
     mutualised = facts["mutualised"] = bool(section.mutualised_when.function(facts))
     count = facts["co_beneficiaries_with_licences"]
     work.find(("mutualisation.mutualised_when", "pass" if mutualised else "info", section.clause,
-               lambda: f"{section.label} : {'oui' if mutualised else 'non'} ({count} co-bénéficiaire(s) couvert(s) "
-                       "avec des licences).", None, section.mutualised_when.inputs, None))
+               (mutualisation_message, section.label, mutualised, count), None, section.mutualised_when.inputs,
+               None))
     _run_checks(work, section.checks)
+
+
+def mutualisation_message(label: str, mutualised: bool, count: int) -> str:
+    return f"{label} : {'oui' if mutualised else 'non'} ({count} co-bénéficiaire(s) couvert(s) avec des licences)."
 
 
 def _rate(work: _Work) -> None:
@@ -310,21 +332,21 @@ def _rate(work: _Work) -> None:
             find(bonus.when_not_met)
         elif evidence is not None and not any(kind in supplied for kind in evidence.one_of):
             find(bonus.when_unproven)
-            work.missing.append(MissingDocument(bonus.rule, evidence.label, evidence.one_of, evidence.clause, None))
+            work.missing.append(bonus_missing(bonus))
         else:
             total += bonus.value
             work.bonuses.append(bonus)
             find(bonus.when_granted)
     ceiling = rate.ceiling
-    final = work.final_rate = min(total, ceiling.value)
+    work.final_rate = min(total, ceiling.value)
+    find(("rate.ceiling", "info" if total > ceiling.value else "pass", ceiling.clause,
+          (ceiling_message, ceiling, total), None, (), None))
+
+
+def ceiling_message(ceiling: Ceiling, total: Decimal) -> str:
     if total > ceiling.value:
-        find(("rate.ceiling", "info", ceiling.clause,
-              lambda: f"{ceiling.label} : le taux de {french.percent(total)} est ramené à "
-                      f"{french.percent(ceiling.value)}.", None, (), None))
-    else:
-        find(("rate.ceiling", "pass", ceiling.clause,
-              lambda: f"Taux final : {french.percent(final)} ({ceiling.label.lower()} : "
-                      f"{french.percent(ceiling.value)}).", None, (), None))
+        return f"{ceiling.label} : le taux de {french.percent(total)} est ramené à {french.percent(ceiling.value)}."
+    return f"Taux final : {french.percent(total)} ({ceiling.label.lower()} : {french.percent(ceiling.value)})."
 
 
 def _sovereignty(work: _Work) -> None:
@@ -343,17 +365,17 @@ def _run_checks(work: _Work, checks: tuple[Check, ...]) -> None:
             absent = [name for name in check.optional if facts[name] is None]
             if absent and check.on_absent is not None:
                 if check.on_absent == "pass":
-                    message = partial(_check_message, check, "sans objet, non renseigné : ", absent, ".")
+                    message = (check_message, check, "sans objet, non renseigné : ", absent, ".")
                     find((check.rule, "pass", check.clause, message, None, check.test.inputs, None))
                 else:
-                    message = partial(_check_message, check, "à renseigner (", absent, ").")
+                    message = (check_message, check, "à renseigner (", absent, ").")
                     find((check.rule, FAILED_OUTCOMES[check.on_absent], check.clause, message, check.on_absent,
                           check.test.inputs, None))
                 continue
         find(check.when_passed if check.test.function(facts) else check.when_failed)
 
 
-def _check_message(check: Check, before: str, absent: list[str], after: str) -> str:
+def check_message(check: Check, before: str, absent: list[str], after: str) -> str:
     return f"{check.label} : {before}{', '.join(APPLICATION_FACTS[n].label for n in absent)}{after}"
 
 
@@ -369,21 +391,37 @@ def _documents(work: _Work) -> None:
         if not requirement.signed_by_all_covered and not kinds.isdisjoint(requirement.one_of):
             work.find(requirement.when_supplied)
             continue
-        candidates = [d for d in supplied if d.kind in requirement.one_of]
-        problem = None
-        if not candidates:
-            problem = "pièce manquante"
-        elif requirement.signed_by_all_covered and not any(covered <= set(d.signed_by) for d in candidates):
-            best = max(candidates, key=lambda d: len(covered & set(d.signed_by)))
-            unsigned = [e.siren for e in work.covered if e.siren not in best.signed_by]
-            problem = f"signature manquante de {', '.join(unsigned)}"
+        problem = document_problem(requirement, supplied, work.covered, covered)
         if problem is None:
             work.find(requirement.when_supplied)
             continue
         work.find((requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
                    f"{requirement.label} : {problem}.", requirement.on_missing, (), None))
-        work.missing.append(MissingDocument(requirement.rule, requirement.label, requirement.one_of,
-                                            requirement.clause, requirement.on_missing))
+        work.missing.append(requirement_missing(requirement))
+
+
+def requirement_missing(requirement: Requirement) -> MissingDocument:
+    return MissingDocument(requirement.rule, requirement.label, requirement.one_of, requirement.clause,
+                           requirement.on_missing)
+
+
+def bonus_missing(bonus: Bonus) -> MissingDocument:
+    evidence = bonus.evidence
+    assert evidence is not None, "only a bonus that needs evidence can lack it"
+    return MissingDocument(bonus.rule, evidence.label, evidence.one_of, evidence.clause, None)
+
+
+def document_problem(requirement: Requirement, supplied: tuple[SuppliedDocument, ...], covered: list[Entity],
+                     sirens: set[str]) -> str | None:
+    """What is wrong with the documents supplied for ``requirement``, if anything."""
+    candidates = [d for d in supplied if d.kind in requirement.one_of]
+    if not candidates:
+        return "pièce manquante"
+    if requirement.signed_by_all_covered and not any(sirens <= set(d.signed_by) for d in candidates):
+        best = max(candidates, key=lambda d: len(sirens & set(d.signed_by)))
+        unsigned = [e.siren for e in covered if e.siren not in best.signed_by]
+        return f"signature manquante de {', '.join(unsigned)}"
+    return None
 
 
 def _reporting(work: _Work) -> None:
@@ -421,15 +459,20 @@ def _amounts(work: _Work) -> tuple[Decimal, ...]:
         work.find(("amounts.grant", "info", clause, "Aucune subvention : la demande n'est pas éligible.", None, (),
                    None))
     else:
-        rounding = policy.rounding
         work.find(("amounts.grant", "info", clause,
-                   lambda: f"Subvention : {french.euros(licence)} de licences et {french.euros(deployment)} de "
-                           f"déploiement éligibles à {french.percent(rate)}, soit {french.euros(grant_licence)} + "
-                           f"{french.euros(grant_deployment)} = {french.euros(total)} ({rounding.label.lower()} : "
-                           f"{french.ROUNDING_WORDS[rounding.mode]}).", None, (), None))
+                   (grant_message, policy.rounding, licence, deployment, rate, grant_licence, grant_deployment),
+                   None, (), None))
         _payments(work, total)
     return (facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
             grant_licence, grant_deployment, total)
+
+
+def grant_message(rounding: Rounding, licence: Decimal, deployment: Decimal, rate: Decimal, grant_licence: Decimal,
+                  grant_deployment: Decimal) -> str:
+    return (f"Subvention : {french.euros(licence)} de licences et {french.euros(deployment)} de déploiement éligibles "
+            f"à {french.percent(rate)}, soit {french.euros(grant_licence)} + {french.euros(grant_deployment)} = "
+            f"{french.euros(grant_licence + grant_deployment)} ({rounding.label.lower()} : "
+            f"{french.ROUNDING_WORDS[rounding.mode]}).")
 
 
 def _payments(work: _Work, total: Decimal) -> None:
@@ -438,8 +481,8 @@ def _payments(work: _Work, total: Decimal) -> None:
         amount = total - paid if tranche.share is None else work.round(total * tranche.share)
         paid += amount
         work.paid.append((tranche, amount))
-        work.find((tranche.rule, "info", tranche.clause, partial(_tranche_message, tranche, amount), None, (), None))
+        work.find((tranche.rule, "info", tranche.clause, (tranche_message, tranche, amount), None, (), None))
 
 
-def _tranche_message(tranche: Tranche, amount: Decimal) -> str:
+def tranche_message(tranche: Tranche, amount: Decimal) -> str:
     return f"{tranche.label} : {french.euros(amount)}, {tranche.condition[0].lower()}{tranche.condition[1:]}."

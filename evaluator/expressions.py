@@ -191,10 +191,13 @@ class _Compiler(ast.NodeTransformer):
     checker admitted only names, constants, operators, comparisons, conditionals, lists of texts
     and calls to ``FUNCTIONS``."""
 
-    def __init__(self) -> None:
-        self.globals: dict[str, Any] = {"__builtins__": {}}
+    def __init__(self, namespace: dict[str, Any], names: Mapping[str, str] | None = None) -> None:
+        self.globals = namespace
+        self.names = names
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
+        if self.names is not None:
+            return ast.parse(self.names[node.id], mode="eval").body
         return ast.Subscript(ast.Name(_FACTS, ast.Load()), ast.Constant(node.id), ast.Load())
 
     def visit_Constant(self, node: ast.Constant) -> ast.expr:
@@ -213,12 +216,16 @@ class _Compiler(ast.NodeTransformer):
 
 def _function(tree: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
     """The checked expression as a Python function of the facts."""
-    compiler = _Compiler()
-    body = compiler.visit(copy.deepcopy(tree))
-    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(_FACTS)], kwonlyargs=[], kw_defaults=[], defaults=[])
-    module = ast.fix_missing_locations(ast.Expression(ast.Lambda(arguments, body)))
-    function: Callable[[Mapping[str, Any]], Any] = eval(compile(module, "<expression>", "eval"), compiler.globals)
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    function: Callable[[Mapping[str, Any]], Any] = eval(f"lambda {_FACTS}: {python_source(tree, namespace)}", namespace)
     return function
+
+
+def python_source(tree: ast.expr, namespace: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """The checked expression as Python source; the decimal constants and functions it uses are added
+    to ``namespace``, the globals it will run in. A name it reads is a read of the mapping of the
+    facts named ``_facts``, or, with ``names``, the Python source given there for that name."""
+    return ast.unparse(ast.fix_missing_locations(_Compiler(namespace, names).visit(copy.deepcopy(tree))))
 
 
 def _syntax_error(source: str, error: SyntaxError) -> ExpressionError:

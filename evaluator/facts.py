@@ -95,6 +95,8 @@ ENTITY_FACTS = _facts(
 )
 
 
+ESTABLISHED = tuple(name for name, fact in APPLICATION_FACTS.items() if fact.stage is not Stage.INPUT)
+"""The facts the evaluation establishes, in the order a decision holds their values."""
 OPTIONAL_FACTS = frozenset(name for name, fact in APPLICATION_FACTS.items() if fact.optional)
 
 

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from functools import cached_property, partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from evaluator.expressions import Expression
 from evaluator.facts import OPTIONAL_FACTS
 from evaluator.french import GROUPS, OUTCOMES, percent
+
+if TYPE_CHECKING:
+    from evaluator.compiled import Decide
 
 Status = Literal["ineligible", "incomplete", "review", "eligible"]
 CategoryOutcome = Literal["eligible", "review", "ineligible"]
@@ -416,6 +419,14 @@ class Policy:
 
     def __hash__(self) -> int:
         return hash(self.sha256)
+
+    @cached_property
+    def decide(self) -> Decide:
+        """The function deciding an application under this policy (``evaluator.compiled``): written
+        and compiled on first use, which ``load_policy`` makes at load."""
+        from evaluator.compiled import compile_policy  # the compiled code builds decisions, which name policies
+
+        return compile_policy(self)
 
     @cached_property
     def constants(self) -> dict[str, Any]:

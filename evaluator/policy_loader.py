@@ -94,6 +94,7 @@ def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
     policy = builder.build(digest(raw))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
+    policy.decide  # noqa: B018 — its code is written and compiled now, once, not on the first decision
     return policy
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from evaluator import InputError, load_policy
 from evaluator.application import build_application, checked_document, mapping_document
-from evaluator.engine import evaluate
+from evaluator.engine import evaluate, interpret
 from evaluator.expressions import Type
 from evaluator.facts import Stage
 from evaluator.resources import schema
@@ -160,8 +160,10 @@ def test_a_policy_that_loads_never_fails_on_a_valid_application(formula: str, bo
     policy = load_policy(text.encode(), "random.yaml")  # well-typed expressions are all admitted
     for application in batch:
         document = checked_document(mapping_document(copy.deepcopy(application)))
-        decision = evaluate(policy, build_application(document, policy))
+        built = build_application(document, policy)
+        decision = evaluate(policy, built)
         DECISION_SCHEMA.validate(decision.to_dict())
+        assert decision.to_bytes() == interpret(policy, built).to_bytes()  # the code written for the policy
 
 
 @pytest.mark.parametrize(("formula", "deployment"), [
