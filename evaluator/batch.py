@@ -4,6 +4,9 @@ The input is read in blocks of whole lines; each block is decided by a worker pr
 process for one worker) and the blocks' results are written in their order. At most a few blocks
 per worker are in flight, so memory stays constant whatever the size of the file. A line that is
 not a valid application gives an error record naming it, and the batch goes on.
+
+When the output is a file or a pipe, each worker writes its blocks there itself, in turn: the
+decisions (about nine times the size of the applications) never travel back through the parent.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import gc
 import io
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import IO
 
 import orjson
@@ -86,12 +91,43 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     return b"\n".join(records), Tally(len(records) - 1 - refused, refused)
 
 
+class _Turns:
+    """Workers writing their blocks to the output themselves, each block once the one before it is
+    written (the workers are forked: they share the output's file offset)."""
+
+    def __init__(self, context: BaseContext, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.next = context.Value("q", 0, lock=False)
+        self.condition = context.Condition()
+
+    def write(self, index: int, data: bytes) -> None:
+        with self.condition:
+            self.condition.wait_for(lambda: self.next.value == index)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.descriptor, view):]
+        finally:  # even when the write fails, so that no other worker waits for ever
+            with self.condition:
+                self.next.value += 1
+                self.condition.notify_all()
+
+
 _registry: Registry | None = None
+_turns: _Turns | None = None
 
 
-def _decide_in_worker(block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+def _decide_in_worker(index: int, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    """A block decided in a worker: its records, or none when the worker wrote them itself."""
     assert _registry is not None, "the worker is forked after the registry is loaded"
-    return decide_block(_registry, block, source, version)
+    if _turns is None:
+        return decide_block(_registry, block, source, version)
+    data = b""
+    try:
+        data, tally = decide_block(_registry, block, source, version)
+    finally:  # a block that failed still takes its turn, with nothing to write
+        _turns.write(index, data)
+    return b"", tally
 
 
 def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *, version: str | None = None,
@@ -122,18 +158,31 @@ def _run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, 
         for block in blocks(stream):
             total = _write(decide_block(registry, block, source, version), output, total, progress)
         return total
-    global _registry
-    _registry = registry
+    global _registry, _turns
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[Future[tuple[bytes, Tally]]] = deque()
-        for block in blocks(stream):
-            pending.append(pool.submit(_decide_in_worker, block, source, version))
-            if len(pending) >= workers * BLOCKS_IN_FLIGHT_PER_WORKER:
+    _registry, _turns = registry, _direct(context, output)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: deque[Future[tuple[bytes, Tally]]] = deque()
+            for index, block in enumerate(blocks(stream)):
+                pending.append(pool.submit(_decide_in_worker, index, block, source, version))
+                if len(pending) >= workers * BLOCKS_IN_FLIGHT_PER_WORKER:
+                    total = _write(pending.popleft().result(), output, total, progress)
+            while pending:
                 total = _write(pending.popleft().result(), output, total, progress)
-        while pending:
-            total = _write(pending.popleft().result(), output, total, progress)
+    finally:
+        _registry = _turns = None
     return total
+
+
+def _direct(context: BaseContext, output: IO[bytes]) -> _Turns | None:
+    """Turns for the workers to write to ``output`` themselves, when it has a file descriptor."""
+    try:
+        descriptor = output.fileno()
+    except (AttributeError, OSError):  # io.BytesIO, say: the parent writes what the workers return
+        return None
+    output.flush()
+    return _Turns(context, descriptor)
 
 
 def _write(result: tuple[bytes, Tally], output: IO[bytes], total: Tally,

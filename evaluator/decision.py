@@ -14,7 +14,7 @@ import orjson
 
 from evaluator.application import Application, Entity
 from evaluator.facts import ESTABLISHED
-from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, Status, Tier, Tranche
+from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, StaticTrace, Status, Tier, Tranche
 
 Outcome = Literal["pass", "fail", "review", "missing", "info"]
 Role = Literal["applicant", "co_beneficiary"]
@@ -240,9 +240,14 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (``schemas/decision.schema.json``), built from the decision's data
         directly; the attributes above are the same data, as Python objects."""
+        return self._json_form(shared=False)
+
+    def _json_form(self, shared: bool) -> dict[str, Any]:
+        """The JSON form; with ``shared``, the findings known at load are their policy's own compact
+        JSON, shared by every decision (to serialise compact at once, never to hand out)."""
         applied, application, tier = self.applied, self.application, self.tier
         licence, deployment = self.entity_amounts
-        findings, facts = self._finding_dicts()
+        findings, facts = self._finding_dicts(shared)
         return {
             "format": DECISION_FORMAT,
             "status": self.status,
@@ -271,16 +276,20 @@ class Decision:
                             for i in self.indicators],
         }
 
-    def _finding_dicts(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def _finding_dicts(self, shared: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The findings' JSON form, straight from the trace, and the facts they read (each once)."""
         facts = self.facts
         read: dict[str, Any] = {}
         found: list[dict[str, Any]] = []
         append = found.append
-        for rule, outcome, clause, message, effect, names, entity in self.trace:
+        for entry in self.trace:
+            rule, outcome, clause, message, effect, names, entity = entry
             for name in names:
                 if name not in read:
                     read[name] = json_value(facts[name])
+            if entry.__class__ is StaticTrace:
+                append(entry.fragment if shared else {**entry.json, "inputs": list(names)})
+                continue
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
                        "message": render(message),
                        "effect": effect, "inputs": list(names)}
@@ -295,7 +304,9 @@ class Decision:
 
     def to_bytes(self, indent: int | None = None) -> bytes:
         """The decision as UTF-8 JSON, compact by default: what a batch writes, one per line."""
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2 if indent is not None else 0)
+        if indent is None:
+            return orjson.dumps(self._json_form(shared=True))
+        return orjson.dumps(self._json_form(shared=False), option=orjson.OPT_INDENT_2)
 
 
 _ZERO = Decimal(0)

@@ -13,6 +13,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
+
 from evaluator.expressions import Expression
 from evaluator.facts import OPTIONAL_FACTS
 from evaluator.french import GROUPS, OUTCOMES, percent
@@ -29,10 +31,24 @@ FAILED_OUTCOMES: dict[str, Literal["fail", "missing", "review"]] = {
 """The outcome of a finding whose rule leads to a status: not eligible is a failure, incomplete a
 missing piece, review a review."""
 
-StaticTrace = tuple[str, Literal["pass", "fail", "review", "missing", "info"], str, str, "Status | None",
-                    tuple[str, ...], None]
-"""A rule applied whose trace is known when the policy loads: its rule, outcome, clause, message,
-effect and the names of the facts it reads (see ``decision.Trace``)."""
+class StaticTrace(tuple[str, Literal["pass", "fail", "review", "missing", "info"], str, str, "Status | None",
+                        tuple[str, ...], None]):
+    """A rule applied whose trace is known when the policy loads: its rule, outcome, clause, message,
+    effect and the names of the facts it reads (see ``decision.Trace``), and its JSON form, written
+    once (``json``: never to be changed, every decision that records this finding shares it), and
+    serialised (``fragment``, compact JSON)."""
+
+    json: dict[str, Any]
+    fragment: orjson.Fragment
+
+
+def _static(rule: str, outcome: Literal["pass", "fail", "review", "missing", "info"], clause: str, message: str,
+            effect: Status | None, inputs: tuple[str, ...]) -> StaticTrace:
+    entry = StaticTrace((rule, outcome, clause, message, effect, inputs, None))
+    entry.json = {"rule": rule, "outcome": outcome, "clause": clause, "message": message, "effect": effect,
+                  "inputs": list(inputs)}
+    entry.fragment = orjson.Fragment(orjson.dumps(entry.json))
+    return entry
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
 
@@ -203,13 +219,13 @@ class Check:
     @cached_property
     def when_passed(self) -> StaticTrace:
         """The trace of this check when its test holds (see ``decision.Trace``)."""
-        return (self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, None)
+        return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs)
 
     @cached_property
     def when_failed(self) -> StaticTrace:
         """The trace of this check when its test fails."""
         outcome = FAILED_OUTCOMES[self.on_fail]
-        return (self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs, None)
+        return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs)
 
 
 @dataclass(frozen=True)
@@ -245,7 +261,7 @@ class Tier:
     def when_taken(self) -> StaticTrace:
         """The trace of this tier when it gives the base rate (see ``decision.Trace``)."""
         message = f"Taux de base : {percent(self.rate)} ({self.label})."
-        return (self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else (), None)
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else ())
 
 
 @dataclass(frozen=True)
@@ -269,20 +285,20 @@ class Bonus:
 
     @cached_property
     def when_not_met(self) -> StaticTrace:
-        return (self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None, self.when.inputs,
-                None)
+        return _static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
+                       self.when.inputs)
 
     @cached_property
     def when_unproven(self) -> StaticTrace:
         evidence = self.evidence
         assert evidence is not None, "only a bonus that needs evidence can lack it"
         message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
-        return (self.rule, "missing", evidence.clause, message, None, self.when.inputs, None)
+        return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs)
 
     @cached_property
     def when_granted(self) -> StaticTrace:
         message = f"{self.label} : accordée, +{percent(self.value)}."
-        return (self.rule, "pass", self.clause, message, None, self.when.inputs, None)
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs)
 
 
 @dataclass(frozen=True)
@@ -330,11 +346,11 @@ class Requirement:
     @cached_property
     def when_not_required(self) -> StaticTrace:
         inputs = self.when.inputs if self.when else ()
-        return (self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs, None)
+        return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs)
 
     @cached_property
     def when_supplied(self) -> StaticTrace:
-        return (self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), None)
+        return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, ())
 
 
 @dataclass(frozen=True)
@@ -376,12 +392,12 @@ class Indicator:
     @cached_property
     def when_not_required(self) -> StaticTrace:
         inputs = self.when.inputs if self.when else ()
-        return (self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs, None)
+        return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs)
 
     @cached_property
     def when_required(self) -> StaticTrace:
-        return (self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.", None, (),
-                None)
+        return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
+                       None, ())
 
 
 @dataclass(frozen=True)

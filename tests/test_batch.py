@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from evaluator import Registry
+from evaluator import Registry, batch
 from evaluator.batch import Block, Tally, blocks, run
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -50,6 +51,49 @@ def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: byt
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
     run(registry, io.BytesIO(portfolio), shared, "lot.jsonl", workers=2)
     assert alone.getvalue() == shared.getvalue()
+
+
+def test_workers_writing_to_a_file_themselves_write_the_same_bytes(registry: Registry, portfolio: bytes,
+                                                                   monkeypatch, tmp_path: Path):
+    """To a file (or a pipe), each worker writes its blocks itself, in turn."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    target = tmp_path / "decisions.jsonl"
+    with target.open("wb") as output:
+        output.write(b"")
+        tally = run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
+    assert tally == Tally(decided=117, refused=2)
+    assert target.read_bytes() == alone.getvalue()
+
+
+def test_a_worker_that_fails_does_not_leave_the_others_waiting(registry: Registry, portfolio: bytes,
+                                                               monkeypatch, tmp_path: Path):
+    """A block that fails still takes its turn to write: the batch stops with the error, no worker
+    waits for ever for it."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    decide = batch.decide_block
+
+    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+        if block.first_line > 1:
+            raise RuntimeError("panne simulée")
+        return decide(registry, block, source, version)
+
+    monkeypatch.setattr("evaluator.batch.decide_block", failing)
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        with (tmp_path / "decisions.jsonl").open("wb") as output:
+            try:
+                run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+            except RuntimeError as error:
+                outcome.append(error)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the batch hung"
+    assert [str(error) for error in outcome] == ["panne simulée"]
 
 
 def test_blocks_end_at_line_ends_and_count_lines():
