@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import orjson
@@ -276,11 +276,11 @@ class Decision:
                             for i in self.indicators],
         }
 
-    def _finding_dicts(self, shared: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def _finding_dicts(self, shared: bool) -> tuple[list[dict[str, Any] | orjson.Fragment], dict[str, Any]]:
         """The findings' JSON form, straight from the trace, and the facts they read (each once)."""
         facts = self.facts
         read: dict[str, Any] = {}
-        found: list[dict[str, Any]] = []
+        found: list[dict[str, Any] | orjson.Fragment] = []
         append = found.append
         for entry in self.trace:
             rule, outcome, clause, message, effect, names, entity = entry
@@ -325,6 +325,7 @@ def money_text(amount: Decimal) -> str:
     return format(amount, ".2f")
 
 
+@lru_cache(maxsize=1024)  # a few rates, written in every decision; the text depends on the value alone
 def rate_text(rate: Decimal) -> str:
     """``0.4`` → ``"0.40"``; finer rates keep their digits (``"0.125"``)."""
     exponent = rate.normalize().as_tuple().exponent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
            "octobre", "novembre", "décembre")
@@ -24,6 +25,7 @@ def _french(text: str) -> str:
     return text.replace(",", " ").replace(".", ",")
 
 
+@lru_cache(maxsize=1024)  # a few rates, written in every decision; the text depends on the value alone
 def percent(value: Decimal) -> str:
     """A fraction as a percentage: ``0.40`` → ``40 %``, ``0.125`` → ``12,5 %``."""
     scaled = (value * 100).normalize()
@@ -32,6 +34,7 @@ def percent(value: Decimal) -> str:
     return f"{number(scaled)} %"
 
 
+@lru_cache(maxsize=4096)
 def day(value: date) -> str:
     """``2026-05-22`` → ``22 mai 2026``."""
     first = "1er" if value.day == 1 else str(value.day)

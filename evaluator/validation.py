@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -60,14 +61,14 @@ def check_siren(value: object) -> bool:
     return True
 
 
-@lru_cache(maxsize=8192)
 def luhn_valid(digits: str) -> bool:
-    """The Luhn check of a SIREN: every second digit from the right doubled (its digits added)."""
-    values = [int(char) for char in reversed(digits)]
-    return (sum(values[::2]) + sum(_DOUBLED[value] for value in values[1::2])) % 10 == 0
+    """The Luhn check of a SIREN (ASCII digits): every second digit from the right doubled, its
+    digits added (``_DOUBLED``), then the sum of all a multiple of ten."""
+    added = digits[-1::-2] + digits[-2::-2].translate(_DOUBLED)
+    return (sum(added.encode()) - 48 * len(added)) % 10 == 0
 
 
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def check_money(value: object) -> bool:
@@ -166,23 +167,88 @@ def validator(name: str) -> Draft202012Validator:
 
 @cache
 def accepts(name: str) -> Callable[[Any], bool]:
-    """A fast yes-or-no check of a document against a bundled schema (jsonschema-rs, with the
-    same format checks). It only ever says yes for a document the detailed validation accepts."""
+    """A fast yes-or-no check of a document against a bundled schema: its structure by jsonschema-rs,
+    then its formats in Python, on the texts the schema gives a format to (cheaper than having
+    jsonschema-rs call back into Python for each). It only ever says yes for a document the detailed
+    validation accepts."""
+    is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(schema(name)),
+                                                                  validate_formats=False).is_valid
+    formats_hold = _formats_checker(format_plan(schema(name)))
+    return lambda data: is_valid(data) and formats_hold(data)
 
-    def format_check(check: Callable[[object], bool]) -> Callable[[object], bool]:
-        def accepts(value: object) -> bool:
-            try:
-                return bool(check(value))
-            except ValueError:
-                return False
 
-        return accepts
+_FORMAT_CHECKS: dict[str, Callable[[str], object]] = {"date": parse_date, "siren": check_siren, "money": parse_money}
+"""A format's check on a text: it raises ``ValueError`` when the text does not have the format."""
+FormatPath = tuple[str, ...]
+"""Where a format applies in a document: keys, ``*`` for every item of a list, ``**`` for every
+value of a mapping."""
+_SCHEMA_LISTS = ("oneOf", "anyOf", "allOf", "prefixItems")
+_UNSUPPORTED = ("not", "contains", "propertyNames", "dependentSchemas", "additionalItems", "unevaluatedItems")
 
-    formats = {"date": format_check(check_date), "siren": format_check(check_siren),
-               "money": format_check(check_money)}
-    is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(schema(name)), formats=formats,
-                                                                  validate_formats=True).is_valid
-    return is_valid
+
+def format_plan(root: dict[str, Any]) -> tuple[tuple[FormatPath, str], ...]:
+    """Every place where the schema ``root`` gives a format to a value, and the format. It may name
+    more places than the formats apply to (a document checked there for nothing only goes to the
+    detailed validation), never fewer: a format under a keyword it cannot place is refused."""
+    found: dict[tuple[FormatPath, str], None] = {}
+
+    def visit(node: Any, path: FormatPath, refs: frozenset[str]) -> None:
+        if not isinstance(node, dict):
+            return
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference not in refs:
+            target: Any = root
+            for part in reference.removeprefix("#/").split("/"):
+                target = target[part]
+            visit(target, path, refs | {reference})
+        if "format" in node:
+            if node["format"] not in _FORMAT_CHECKS:
+                raise ValueError(f"format {node['format']!r} sans vérification rapide")
+            found[(path, node["format"])] = None
+        for key, item in node.get("properties", {}).items():
+            visit(item, (*path, key), refs)
+        for item in [node.get("additionalProperties"), node.get("unevaluatedProperties"),
+                     *node.get("patternProperties", {}).values()]:
+            visit(item, (*path, "**"), refs)
+        visit(node.get("items"), (*path, "*"), refs)
+        for keyword in ("if", "then", "else"):
+            visit(node.get(keyword), path, refs)
+        for keyword in _SCHEMA_LISTS:
+            for item in node.get(keyword, []):
+                visit(item, (*path, "*") if keyword == "prefixItems" else path, refs)
+        if any('"format"' in json.dumps(node[keyword]) for keyword in _UNSUPPORTED if keyword in node):
+            raise ValueError(f"format sous un mot-clé non pris en charge ({', '.join(_UNSUPPORTED)})")
+
+    visit(root, (), frozenset())
+    return tuple(found)
+
+
+def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any], bool]:
+    """A function telling whether every text at the places of ``plan`` has its format (formats
+    apply to texts; the amounts written as numbers have their bounds in the schema), written as
+    Python source for the plan: a loop for each list, a test for each key."""
+    lines = ["def formats_hold(node0):", "    try:"]
+    for path, name in plan:
+        level = 2  # of indentation
+        for depth, part in enumerate(path):
+            indent, inner = "    " * level, "    " * (level + 1)
+            if part in ("*", "**"):
+                kind, items = ("list", f"node{depth}") if part == "*" else ("dict", f"node{depth}.values()")
+                lines += [f"{indent}if isinstance(node{depth}, {kind}):", f"{inner}for node{depth + 1} in {items}:"]
+                level += 2
+            else:
+                lines += [f"{indent}if isinstance(node{depth}, dict) and {part!r} in node{depth}:",
+                          f"{inner}node{depth + 1} = node{depth}[{part!r}]"]
+                level += 1
+        indent, inner = "    " * level, "    " * (level + 1)
+        lines += [f"{indent}if isinstance(node{len(path)}, str):", f"{inner}check_{name}(node{len(path)})"]
+    lines += ["    except ValueError:", "        return False", "    return True"]
+    namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "list": list, "dict": dict, "str": str,
+                                                  "ValueError": ValueError},
+                                 **{f"check_{name}": check for name, check in _FORMAT_CHECKS.items()}}
+    exec(compile("\n".join(lines), "<format checks>", "exec"), namespace)
+    formats_hold: Callable[[Any], bool] = namespace["formats_hold"]
+    return formats_hold
 
 
 def _with_money_bounds(node: Any) -> Any:

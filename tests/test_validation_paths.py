@@ -8,13 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluator import InputError
 from evaluator.application import mapping_document
 from evaluator.documents import load_document
-from evaluator.validation import accepts, validator
+from evaluator.resources import schema
+from evaluator.validation import accepts, format_plan, validator
 from strategies import applications
 
 ODD_VALUES = [-1, 0, 1, Decimal("1.5"), Decimal("100.0"), Decimal("0.001"), Decimal("1E+400"), Decimal("NaN"),
@@ -59,3 +61,27 @@ def test_the_two_agree_on_the_corpus_and_the_examples():
         except InputError:
             continue
         assert accepts("application")(document.data) == _detailed_accepts(document.data), path
+
+
+def test_the_format_plan_names_every_format_of_the_application():
+    assert format_plan(schema("application")) == (
+        (("submitted_on",), "date"), (("applicant", "siren"), "siren"), (("co_beneficiaries", "*", "siren"), "siren"),
+        (("expenses", "*", "amount"), "money"), (("expenses", "*", "entity"), "siren"), (("purchase_date",), "date"),
+        (("documents", "*", "signed_by", "*"), "siren"))
+
+
+@pytest.mark.parametrize("schema_with_format", [
+    {"not": {"format": "date"}},
+    {"type": "object", "propertyNames": {"format": "siren"}},
+    {"properties": {"when": {"format": "email"}}},
+])
+def test_a_format_the_fast_check_cannot_place_is_refused(schema_with_format: dict[str, Any]):
+    with pytest.raises(ValueError, match="format"):
+        format_plan(schema_with_format)
+
+
+def test_a_format_behind_references_and_mappings_is_placed():
+    root = {"$defs": {"day": {"type": "string", "format": "date"}},
+            "properties": {"dates": {"additionalProperties": {"$ref": "#/$defs/day"}},
+                           "either": {"anyOf": [{"$ref": "#/$defs/day"}, {"type": "null"}]}}}
+    assert format_plan(root) == ((("dates", "**"), "date"), (("either",), "date"))
