@@ -147,7 +147,7 @@ class _Writer:
         return "\n".join(self.lines) + "\n"
 
     def _decision(self) -> None:
-        """The decision, its fields set at once (see ``Decision.__init__``)."""
+        """The decision, its fields set at once (as ``model.set_at_once`` does)."""
         fields = {"status": "status", "selected_for": "selected_for", "tier": "tier", "granted": "tuple(bonuses)",
                   "final_rate": "final_rate", "figures": "figures", "entity_rows": "tuple(rows)",
                   "entity_amounts": "(entity_licence, entity_deployment)", "paid": "paid",

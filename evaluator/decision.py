@@ -14,6 +14,7 @@ import orjson
 
 from evaluator.application import Application, Entity
 from evaluator.facts import ESTABLISHED
+from evaluator.model import set_at_once
 from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, StaticTrace, Status, Tier, Tranche
 
 Outcome = Literal["pass", "fail", "review", "missing", "info"]
@@ -130,7 +131,8 @@ EntityRow = tuple[Role, Entity, CategoryOutcome, bool]
 """An entity of the application: its role, itself, its category's outcome, whether it is covered."""
 
 
-@dataclass(frozen=True, init=False)
+@set_at_once
+@dataclass(frozen=True)
 class Decision:
     """A decision, as the evaluator establishes it: the status, the figures, and the trace of every
     rule applied. Its parts (rate build-up, amounts, entities, payments, findings…) are built from
@@ -152,22 +154,6 @@ class Decision:
     """The values of the facts the evaluation established, in the order of ``facts.ESTABLISHED``."""
     applied: Policy = field(repr=False, compare=False)
     application: Application = field(repr=False, compare=False)
-
-    def __init__(self, status: Status, selected_for: date | None, tier: Tier, granted: tuple[Bonus, ...],
-                 final_rate: Decimal, figures: tuple[Decimal, ...], entity_rows: tuple[EntityRow, ...],
-                 entity_amounts: tuple[Mapping[str, Decimal], Mapping[str, Decimal]],
-                 paid: tuple[tuple[Tranche, Decimal], ...], missing_documents: tuple[MissingDocument, ...],
-                 indicators: tuple[Indicator, ...], trace: tuple[Trace, ...], established: tuple[Any, ...],
-                 applied: Policy, application: Application) -> None:
-        # all the fields at once: a quarter of the time of the generated ``__init__`` (one frozen
-        # ``__setattr__`` per field), which counts when deciding tens of thousands a second; the code
-        # written for a policy (``evaluator.compiled``) sets the same dictionary without the call
-        object.__setattr__(self, "__dict__", {
-            "status": status, "selected_for": selected_for, "tier": tier, "granted": granted,
-            "final_rate": final_rate, "figures": figures, "entity_rows": entity_rows,
-            "entity_amounts": entity_amounts, "paid": paid, "missing_documents": missing_documents,
-            "indicators": indicators, "trace": trace, "established": established, "applied": applied,
-            "application": application})
 
     @cached_property
     def facts(self) -> Mapping[str, Any]:
