@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
@@ -264,25 +266,22 @@ class Decision:
 
     def _finding_dicts(self, shared: bool) -> tuple[list[dict[str, Any] | orjson.Fragment], dict[str, Any]]:
         """The findings' JSON form, straight from the trace, and the facts they read (each once)."""
-        facts = self.facts
-        read: dict[str, Any] = {}
         found: list[dict[str, Any] | orjson.Fragment] = []
         append = found.append
         for entry in self.trace:
-            rule, outcome, clause, message, effect, names, entity = entry
-            for name in names:
-                if name not in read:
-                    read[name] = json_value(facts[name])
             if entry.__class__ is StaticTrace:
-                append(entry.fragment if shared else {**entry.json, "inputs": list(names)})
+                append(entry.fragment if shared else {**entry.json, "inputs": list(entry[5])})
                 continue
+            rule, outcome, clause, message, effect, names, entity = entry
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
                        "message": render(message),
                        "effect": effect, "inputs": list(names)}
             if entity is not None:
                 finding["entity"] = entity
             append(finding)
-        return found, read
+        facts = self.facts
+        read = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # in the order first read
+        return found, {name: json_value(facts[name]) for name in read}
 
     def to_json(self, indent: int | None = 2) -> str:
         """The decision as JSON text: indented by two spaces, or compact (``indent=None``)."""
