@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -67,6 +68,26 @@ def test_workers_writing_to_a_file_themselves_write_the_same_bytes(registry: Reg
     assert target.read_bytes() == alone.getvalue()
 
 
+def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch):
+    """A pipe takes a part of a large write only: the rest is written after it, nothing is lost."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 60_000)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    read, write = os.pipe()
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(_read_all(read)), daemon=True)
+    reader.start()
+    with os.fdopen(write, "wb") as output:
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+    reader.join(timeout=60)
+    assert received == [alone.getvalue()]
+
+
+def _read_all(descriptor: int) -> bytes:
+    with os.fdopen(descriptor, "rb") as stream:
+        return stream.read()
+
+
 def test_a_worker_that_fails_does_not_leave_the_others_waiting(registry: Registry, portfolio: bytes,
                                                                monkeypatch, tmp_path: Path):
     """A block that fails still takes its turn to write: the batch stops with the error, no worker
@@ -74,7 +95,7 @@ def test_a_worker_that_fails_does_not_leave_the_others_waiting(registry: Registr
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
     decide = batch.decide_block
 
-    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[batch.Lines, Tally]:
         if block.first_line > 1:
             raise RuntimeError("panne simulée")
         return decide(registry, block, source, version)
