@@ -134,8 +134,13 @@ def batch(applications: str, output: str, workers: int | None, policy_version: s
         stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
         target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
         progress = _progress() if sys.stderr.isatty() else None
-        tally = run_batch(registry, stream, target, source, version=policy_version,
-                          workers=workers or os.cpu_count() or 1, progress=progress)
+        try:
+            tally = run_batch(registry, stream, target, source, version=policy_version,
+                              workers=workers or os.cpu_count() or 1, progress=progress)
+            target.flush()
+        except OSError as error:  # a full disk, a closed pipe: what was decided cannot be written
+            raise InputError([Problem(output if output != "-" else "<sortie standard>",
+                                      f"écriture impossible : {error.strerror}")]) from None
         if progress is not None:
             click.echo(err=True)
     if tally.refused:

@@ -116,3 +116,15 @@ def test_an_unwritable_output_is_bad_input_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert f"{target}: écriture impossible" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_batch_that_cannot_write_is_bad_input_not_a_traceback(tmp_path, workers: str):
+    good = json.dumps(json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")))
+    lines = tmp_path / "apps.jsonl"
+    lines.write_text(f"{good}\n" * 50, encoding="utf-8")
+    result = guichet("batch", str(lines), "-o", "/dev/full", "--workers", workers, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "/dev/full: écriture impossible : No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
