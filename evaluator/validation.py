@@ -177,8 +177,10 @@ def accepts(name: str) -> Callable[[Any], bool]:
     return lambda data: is_valid(data) and formats_hold(data)
 
 
-_FORMAT_CHECKS: dict[str, Callable[[str], object]] = {"date": parse_date, "siren": check_siren, "money": parse_money}
-"""A format's check on a text: it raises ``ValueError`` when the text does not have the format."""
+_FORMAT_CHECKS: dict[str, Callable[[str], object]] = {
+    "date": parse_date, "siren": lru_cache(maxsize=4096)(check_siren), "money": parse_money}
+"""A format's check on a text: it raises ``ValueError`` when the text does not have the format (each
+cached: a SIREN comes up to three times in an application, as an entity, a line's and a signatory)."""
 FormatPath = tuple[str, ...]
 """Where a format applies in a document: keys, ``*`` for every item of a list, ``**`` for every
 value of a mapping."""
