@@ -16,13 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from evaluator.documents import Document, load_document, lone_surrogates
-from evaluator.model import set_at_once
 from evaluator.policy import Policy
 from evaluator.problems import InputError, JsonPath
 from evaluator.validation import parse_date, parse_money, validate
 
 
-@set_at_once
 @dataclass(frozen=True)
 class Entity:
     name: str
@@ -35,7 +33,6 @@ class Entity:
     non_economic_activity: bool
 
 
-@set_at_once
 @dataclass(frozen=True)
 class Solution:
     name: str
@@ -53,7 +50,6 @@ class Solution:
     ai_act_compliant: bool
 
 
-@set_at_once
 @dataclass(frozen=True)
 class ExpenseLine:
     index: int
@@ -64,14 +60,12 @@ class ExpenseLine:
     label: str | None
 
 
-@set_at_once
 @dataclass(frozen=True)
 class SuppliedDocument:
     kind: str
     signed_by: tuple[str, ...]
 
 
-@set_at_once
 @dataclass(frozen=True)
 class Application:
     reference: str | None

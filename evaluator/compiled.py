@@ -196,16 +196,17 @@ class _Writer:
                           "(), entity.siren)")
                 self.line("rows.append(('co_beneficiary', entity, outcome, False))")
                 self.line("continue")
-            self.find("(rule, finding, clause, (entity_message, entity, False, outcome, message), effect, (), "
-                      "entity.siren)")
+            self.line("siren = entity.siren")
+            self.find("(rule, finding, clause, (entity_message, entity, False, outcome, message), effect, (), siren)")
             with self.block("if effect is not None:"):
                 self.line("effects.add(effect)")
             self.line("rows.append(('co_beneficiary', entity, outcome, True))")
-            self.line("sirens.add(entity.siren)")
-            self.line("licence_count += entity.licences")
+            self.line("sirens.add(siren)")
+            self.line("licences = entity.licences")
+            self.line("licence_count += licences")
             with self.block("if entity.qpv_population_share > share:"):
                 self.line("share = entity.qpv_population_share")
-            with self.block("if entity.licences > 0:"):
+            with self.block("if licences > 0:"):
                 self.line("with_licences += 1")
         self.line("covered_count = len(sirens) - 1")  # the SIRENs of an application are distinct
         self.establish("covered_co_beneficiary_count", "covered_count")
@@ -225,13 +226,13 @@ class _Writer:
         with self.block("for line in application.expenses:"):
             self.line(f"kind, rule, clause, group, text = {self.bind(kinds)}[line.kind]")
             self.line("entity = line.entity")
-            self.line("amount = line.amount")
-            self.line("requested += amount")
+            self.line("amount = asked = line.amount")
+            self.line("requested += asked")
             with self.block("if entity not in sirens:"):
                 self.find("(rule, 'fail', clause, (line_message, line, kind, f\"non retenue, l'entité {entity} est "
                           "écartée.\"), None, (), entity)")
                 self.line("continue")
-            for group, totals in (("licence", ("licence_requested += line.amount", "eligible_licence += amount",
+            for group, totals in (("licence", ("licence_requested += asked", "eligible_licence += amount",
                                                "entity_licence[entity] = entity_licence.get(entity, ZERO) + amount")),
                                   ("deployment", ("deployment_requested += amount",
                                                   "deployment_by_entity[entity] = deployment_by_entity.get(entity, "
