@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -100,6 +100,10 @@ class _Writer:
         yield
         self.depth -= 1
 
+    def otherwise(self, after_a_branch: bool) -> AbstractContextManager[None]:
+        """The ``else:`` of the branches written just before, or, with none, the current block."""
+        return self.block("else:") if after_a_branch else nullcontext()
+
     def test(self, expression: Expression) -> str:
         return f"({python_source(expression.tree, self.namespace, self.names)})"
 
@@ -147,7 +151,8 @@ class _Writer:
         return "\n".join(self.lines) + "\n"
 
     def _decision(self) -> None:
-        """The decision, its fields set at once (as ``model.set_at_once`` does)."""
+        """The decision, its fields set at once: a quarter of the time of the dataclass's ``__init__``
+        (one frozen ``__setattr__`` per field), which counts at a few microseconds a decision."""
         fields = {"status": "status", "selected_for": "selected_for", "tier": "tier", "granted": "tuple(bonuses)",
                   "final_rate": "final_rate", "figures": "figures", "entity_rows": "tuple(rows)",
                   "entity_amounts": "(entity_licence, entity_deployment)", "paid": "paid",
@@ -355,7 +360,7 @@ class _Writer:
                                 ".isdisjoint(inputs['document_kinds']):"):
                     self.find_static(requirement.when_supplied)
                 keyword = "elif"
-            with self.block("else:" if keyword == "elif" else "if True:"):
+            with self.otherwise(keyword == "elif"):
                 name = self.bind(requirement)
                 self.line(f"problem = document_problem({name}, application.documents, "
                           "[row[1] for row in rows if row[3]], sirens)")
@@ -364,7 +369,7 @@ class _Writer:
                 with self.block("else:"):
                     outcome = FAILED_OUTCOMES[requirement.on_missing]
                     self.find(f"({requirement.rule!r}, {outcome!r}, {requirement.clause!r}, "
-                              f"f'{{{name}.label}} : {{problem}}.', {requirement.on_missing!r}, (), None)")
+                              f"{requirement.label + ' : '!r} + problem + '.', {requirement.on_missing!r}, (), None)")
                     self.line(f"effects.add({requirement.on_missing!r})")
                     self.line(f"missing.append({self.bind(engine.requirement_missing(requirement))})")
 
@@ -385,7 +390,7 @@ class _Writer:
             if indicator.when is not None:
                 with self.block(f"if not {self.test(indicator.when)}:"):
                     self.find_static(indicator.when_not_required)
-            with self.block("else:" if indicator.when is not None else "if True:"):
+            with self.otherwise(indicator.when is not None):
                 self.line(f"indicators.append({self.bind(indicator)})")
                 self.find_static(indicator.when_required)
 

@@ -23,6 +23,7 @@ from typing import Any
 from evaluator import french
 from evaluator.decision import Decision, Finding
 from evaluator.documents import Document
+from evaluator.engine import CATEGORY_FINDINGS
 from evaluator.facts import APPLICATION_FACTS
 from evaluator.policy import Category, CategoryOutcome, Check, Policy, Status
 from evaluator.problems import InputError, Problem
@@ -184,9 +185,8 @@ def _window(policy: Policy) -> Iterator[Rule]:
                _by_outcome({"pass": "inside", "fail": "outside"}))
 
 
-_CATEGORY_FINDINGS: dict[str, CategoryOutcome] = {"pass": "eligible", "review": "review", "fail": "ineligible"}
-_CATEGORY_WORDS: dict[CategoryOutcome, str] = {"eligible": "éligible", "review": "examen au cas par cas",
-                                               "ineligible": "non éligible"}
+_CATEGORY_FINDINGS: dict[str, str] = {finding: outcome for outcome, (finding, _) in CATEGORY_FINDINGS.items()}
+"""A category's finding read back as the category's outcome."""
 
 
 def _category_branches(category: Category) -> tuple[Branch, ...]:
@@ -197,7 +197,7 @@ def _category_branches(category: Category) -> tuple[Branch, ...]:
         conditions.setdefault(case.outcome, []).append(f"si {case.when.text}")
     conditions.setdefault(category.outcome, []).append("sinon" if category.cases else "")
     return tuple(
-        Branch(outcome, _CATEGORY_WORDS[outcome] + (f", {' ; '.join(w for w in words if w)}" if any(words) else ""))
+        Branch(outcome, french.OUTCOMES[outcome] + (f", {' ; '.join(w for w in words if w)}" if any(words) else ""))
         for outcome, words in conditions.items()
     )
 
@@ -213,7 +213,7 @@ def _beneficiaries(policy: Policy) -> Iterator[Rule]:
                    _category_branches(category), _category_observer())
     unknown = beneficiaries.unknown_category
     yield Rule("beneficiaries.unknown_category", "Catégorie absente des listes", unknown.clause,
-               (Branch(unknown.outcome, _CATEGORY_WORDS[unknown.outcome]),), _category_observer())
+               (Branch(unknown.outcome, french.OUTCOMES[unknown.outcome]),), _category_observer())
 
 
 _GROUP_WORDS = {"licence": "retenue (licences)", "deployment": "retenue (déploiement)"}

@@ -16,7 +16,6 @@ import orjson
 
 from evaluator.application import Application, Entity
 from evaluator.facts import ESTABLISHED
-from evaluator.model import set_at_once
 from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, StaticTrace, Status, Tier, Tranche
 
 Outcome = Literal["pass", "fail", "review", "missing", "info"]
@@ -133,7 +132,6 @@ EntityRow = tuple[Role, Entity, CategoryOutcome, bool]
 """An entity of the application: its role, itself, its category's outcome, whether it is covered."""
 
 
-@set_at_once
 @dataclass(frozen=True)
 class Decision:
     """A decision, as the evaluator establishes it: the status, the figures, and the trace of every

@@ -156,24 +156,25 @@ def _character_problem(error: yaml.reader.ReaderError, text: str, document: Docu
 
 # What the YAML parser says (English, from libyaml or PyYAML), and what we tell the reader; the first
 # entry whose words are all found in the parser's message wins.
+_ESCAPE = ("séquence d'échappement « \\ » invalide dans un texte entre guillemets doubles",
+           "doublez la barre oblique (« \\\\ ») ou mettez le texte entre guillemets simples")
+_UNCLOSED_QUOTES = ("texte entre guillemets non fermé", "fermez les guillemets sur la même valeur")
+_FORBIDDEN = ("caractère non autorisé dans un fichier YAML", None)
+_DOCUMENTS = ("le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu", None)
 _SYNTAX_MESSAGES: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
-    (("escape",), "séquence d'échappement « \\ » invalide dans un texte entre guillemets doubles",
-     "doublez la barre oblique (« \\\\ ») ou mettez le texte entre guillemets simples"),
-    (("hexdecimal",), "séquence d'échappement « \\ » invalide dans un texte entre guillemets doubles",
-     "doublez la barre oblique (« \\\\ ») ou mettez le texte entre guillemets simples"),
+    (("escape",), *_ESCAPE),
+    (("hexdecimal",), *_ESCAPE),
     (("flow sequence",), "liste entre crochets non fermée", "fermez la liste par « ] »"),
     (("flow mapping",), "dictionnaire entre accolades non fermé", "fermez-le par « } »"),
-    (("unacceptable character",), "caractère non autorisé dans un fichier YAML", None),
-    (("special characters are not allowed",), "caractère non autorisé dans un fichier YAML", None),
-    (("unexpected end of stream",), "texte entre guillemets non fermé", "fermez les guillemets sur la même valeur"),
-    (("quoted scalar",), "texte entre guillemets non fermé", "fermez les guillemets sur la même valeur"),
+    (("unacceptable character",), *_FORBIDDEN),
+    (("special characters are not allowed",), *_FORBIDDEN),
+    (("unexpected end of stream",), *_UNCLOSED_QUOTES),
+    (("quoted scalar",), *_UNCLOSED_QUOTES),
     (("mapping values are not allowed",), "« : » inattendu",
      "mettez la valeur entre guillemets si elle contient « : »"),
     (("maximum nesting depth",), f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)", None),
-    (("expected a single document",), "le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu",
-     None),
-    (("but found another document",), "le fichier contient plusieurs documents YAML (« --- ») ; un seul est attendu",
-     None),
+    (("expected a single document",), *_DOCUMENTS),
+    (("but found another document",), *_DOCUMENTS),
     (("unexpected document indicator",), "« --- » ou « ... » inattendu au milieu d'une valeur", None),
     (("expected key",), "structure inattendue : une clé (« nom: valeur ») est attendue ici",
      "vérifiez l'indentation (les clés d'un même bloc s'alignent sur la même colonne) et ce qui suit la valeur"),
@@ -199,7 +200,7 @@ _SYNTAX_MESSAGES: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
 
 
 _UNCLOSED = frozenset({"liste entre crochets non fermée", "dictionnaire entre accolades non fermé",
-                       "texte entre guillemets non fermé"})
+                       _UNCLOSED_QUOTES[0]})
 
 
 def _syntax_problem(error: yaml.MarkedYAMLError, document: Document) -> Problem:
