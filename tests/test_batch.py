@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import json
 import os
@@ -66,6 +68,71 @@ def test_workers_writing_to_a_file_themselves_write_the_same_bytes(registry: Reg
         tally = run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
     assert tally == Tally(decided=117, refused=2)
     assert target.read_bytes() == alone.getvalue()
+
+
+def test_a_file_that_takes_direct_writes_gets_them(tmp_path: Path):
+    """To a file at a page boundary, the workers write past the page cache (when its file system
+    admits it: not every one does), and the descriptor is left as it was found."""
+    with (tmp_path / "decisions.jsonl").open("wb") as output:
+        descriptor = output.fileno()
+        before = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+        if not batch._direct_writes(descriptor):
+            pytest.skip("this file system does not admit O_DIRECT")
+        assert fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT
+        batch._set_direct(descriptor, False)
+        assert fcntl.fcntl(descriptor, fcntl.F_GETFL) == before
+
+
+@pytest.mark.parametrize("already", [b"", b"lot du 2 mars\n", b"x" * batch.PAGE])
+def test_workers_write_after_what_the_file_holds_and_leave_its_offset_at_the_end(
+        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path, already: bytes):
+    """Whatever the file holds already, at a page boundary (written directly) or not (through the
+    cache), the decisions follow it, and the file's offset is left after them."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 7_000)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    target = tmp_path / "decisions.jsonl"
+    with target.open("wb") as output:
+        output.write(already)
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+        output.write(b"fin\n")
+    assert target.read_bytes() == already + alone.getvalue() + b"fin\n"
+
+
+def test_a_file_system_that_refuses_direct_writes_gets_them_through_the_cache(
+        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path):
+    """A file system may take the O_DIRECT flag and refuse the writes (EINVAL): the workers then
+    write through the cache, and nothing is lost."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.batch._direct_writes", _flag_only)
+    real = os.pwritev
+
+    def refusing(descriptor: int, pieces, offset: int) -> int:
+        if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(descriptor, pieces, offset)
+
+    monkeypatch.setattr(os, "pwritev", refusing)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    target = tmp_path / "decisions.jsonl"
+    with target.open("wb") as output:
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
+        assert not fcntl.fcntl(output.fileno(), fcntl.F_GETFL) & os.O_DIRECT
+    assert target.read_bytes() == alone.getvalue()
+
+
+
+
+
+def _flag_only(descriptor: int) -> bool:
+    flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+    try:
+        batch._set_direct(descriptor, True)
+    except OSError:  # this file system refuses the flag itself: the same case, from the other end
+        fcntl.fcntl(descriptor, fcntl.F_SETFL, flags)
+        pytest.skip("this file system refuses O_DIRECT")
+    return True
 
 
 def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch):
