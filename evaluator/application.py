@@ -15,10 +15,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from evaluator.documents import Document, load_document, lone_surrogates
+from evaluator.documents import Document, canonical_json_line, json_line_document, load_document, lone_surrogates
 from evaluator.policy import Policy
 from evaluator.problems import InputError, JsonPath
-from evaluator.validation import parse_date, parse_money, validate
+from evaluator.validation import accepts, decimal_of, parse_date, parse_money, validate
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,23 @@ def mapping_document(application: Mapping[str, Any], source: str = "<demande>") 
 
 def _decimals(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return decimal_of(value)
     if isinstance(value, Mapping):
         return {str(key): _decimals(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_decimals(item) for item in value]
     return value
+
+
+def accepted_line(line: str, source: str, number: int) -> Document:
+    """A line of a JSON Lines file, read and checked against the application schema: at once when it
+    is canonical JSON (``canonical_json_line``) that the fast check accepts; otherwise by
+    ``json_line_document`` and the detailed validation, whose problems name the line. The documents
+    read either way give the same application (``tests/test_reading_paths.py``)."""
+    data = canonical_json_line(line)
+    if data is not None and accepts("application")(data):
+        return Document(source, data, [line], {(): (number, 1)})
+    return checked_document(json_line_document(line, source, number))
 
 
 def checked_document(document: Document) -> Document:
@@ -179,7 +190,7 @@ def _entity(item: Mapping[str, Any]) -> Entity:
         licences=int(item["licences"]),
         overseas=item.get("overseas", False),
         action_coeur_de_ville=item.get("action_coeur_de_ville", False),
-        qpv_population_share=Decimal(item.get("qpv_population_share", 0)),
+        qpv_population_share=decimal_of(item.get("qpv_population_share", 0)),
         non_economic_activity=item.get("non_economic_activity", False),
     )
 

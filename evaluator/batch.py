@@ -32,8 +32,8 @@ from typing import IO
 
 import orjson
 
-from evaluator.application import checked_document
-from evaluator.documents import json_line_document, json_lines
+from evaluator.application import accepted_line
+from evaluator.documents import json_lines
 from evaluator.problems import InputError
 from evaluator.registry import Registry
 
@@ -95,7 +95,7 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     refused = 0
     for number, line in json_lines(io.BytesIO(block.data), block.first_line):
         try:
-            append(registry.decide(checked_document(json_line_document(line, source, number)), version).to_bytes())
+            append(registry.decide(accepted_line(line, source, number), version).to_bytes())
         except InputError as error:
             refused += 1
             append(orjson.dumps({"line": number, "status": "error",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 import yaml
 
 from evaluator.problems import InputError, JsonPath, Problem, raise_if_any
@@ -454,6 +455,19 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def canonical_json_line(line: str) -> Any | None:
+    """What ``line`` holds, read at once by orjson, when the line is written exactly as orjson
+    writes what it read: compact, each key once, each text and number in its shortest form
+    (``None`` otherwise, and for anything orjson cannot read). What it holds is then what
+    ``json_line_document`` reads, but that a number with a fraction or an exponent is a float, whose
+    shortest form is the line's text: the decimal it prints as (``validation.decimal_of``)."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return data if orjson.dumps(data) == line.encode() else None
 
 
 def json_line_document(line: str, source: str, number: int) -> Document:

@@ -77,20 +77,35 @@ def check_money(value: object) -> bool:
     return True
 
 
-@lru_cache(maxsize=16384)
-def parse_money(value: int | Decimal | str) -> Decimal:
-    """An amount in euros: finite, not negative, at most two decimals, below the sanity limit.
-    (Cached: each amount is read twice, by the schema's format check and by the model.)"""
+def parse_money(value: int | Decimal | float | str) -> Decimal:
+    """An amount in euros: finite, not negative, at most two decimals, below the sanity limit. A
+    float is the decimal it prints as (``decimal_of``)."""
     if isinstance(value, str):
-        text = _YAML_SPECIALS.get(value.strip(), value.strip())
-        if not (_MONEY_TEXT.fullmatch(text) or text in _YAML_SPECIALS.values()):
-            raise ValueError(f"« {_show(value)} » n'est pas un montant")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"« {_show(value)} » n'est pas un montant") from None
-    else:
-        amount = Decimal(value)
+        return _money_text(value)
+    return _amount(decimal_of(value), value)
+
+
+def decimal_of(value: int | Decimal | float) -> Decimal:
+    """A number as a ``Decimal``; a float as the decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+@lru_cache(maxsize=16384)
+def _money_text(value: str) -> Decimal:
+    """An amount written as a text. (Cached: each amount is read twice, by the schema's format check
+    and by the model. Numbers are not: ``1234.5`` and ``1234.50`` are one key for a cache, and two
+    amounts as written.)"""
+    text = _YAML_SPECIALS.get(value.strip(), value.strip())
+    if not (_MONEY_TEXT.fullmatch(text) or text in _YAML_SPECIALS.values()):
+        raise ValueError(f"« {_show(value)} » n'est pas un montant")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"« {_show(value)} » n'est pas un montant") from None
+    return _amount(amount, value)
+
+
+def _amount(amount: Decimal, value: int | Decimal | float | str) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"« {_show(value)} » n'est pas un montant fini")
     if amount < 0:
@@ -225,10 +240,16 @@ def format_plan(root: dict[str, Any]) -> tuple[tuple[FormatPath, str], ...]:
     return tuple(found)
 
 
+_CHECKED_TYPES = {"money": "(str, float)"}
+"""What a format is checked on, besides texts: an amount written as a float (from ``orjson``, see
+``documents.canonical_json_line``) is checked as the decimal it prints as, which the model reads."""
+
+
 def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any], bool]:
     """A function telling whether every text at the places of ``plan`` has its format (formats
-    apply to texts; the amounts written as numbers have their bounds in the schema), written as
-    Python source for the plan: a loop for each list, a test for each key."""
+    apply to texts, and to floats for ``_CHECKED_TYPES``; amounts written as other numbers have
+    their bounds in the schema), written as Python source for the plan: a loop for each list, a
+    test for each key."""
     lines = ["def formats_hold(node0):", "    try:"]
     for path, name in plan:
         level = 2  # of indentation
@@ -243,10 +264,11 @@ def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any]
                           f"{inner}node{depth + 1} = node{depth}[{part!r}]"]
                 level += 1
         indent, inner = "    " * level, "    " * (level + 1)
-        lines += [f"{indent}if isinstance(node{len(path)}, str):", f"{inner}check_{name}(node{len(path)})"]
+        checked = _CHECKED_TYPES.get(name, "str")
+        lines += [f"{indent}if isinstance(node{len(path)}, {checked}):", f"{inner}check_{name}(node{len(path)})"]
     lines += ["    except ValueError:", "        return False", "    return True"]
     namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "list": list, "dict": dict, "str": str,
-                                                  "ValueError": ValueError},
+                                                  "float": float, "ValueError": ValueError},
                                  **{f"check_{name}": check for name, check in _FORMAT_CHECKS.items()}}
     exec(compile("\n".join(lines), "<format checks>", "exec"), namespace)
     formats_hold: Callable[[Any], bool] = namespace["formats_hold"]

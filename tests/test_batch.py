@@ -184,6 +184,23 @@ def test_a_worker_that_fails_does_not_leave_the_others_waiting(registry: Registr
     assert [str(error) for error in outcome] == ["panne simulée"]
 
 
+def test_an_amount_is_read_as_written_whatever_the_lines_before(registry: Registry):
+    """``1234.50`` and ``1234.5`` are equal numbers, written differently: the second line's decision
+    is the same after the first as alone."""
+    sys.path.insert(0, str(BENCH))
+    from generate import applications
+
+    item = next(iter(applications(1, seed=7)))
+    item["expenses"] = [{"kind": "licence", "amount": 1234.0, "entity": item["applicant"]["siren"]}]
+    written = json.dumps(item, ensure_ascii=False)
+    first, second = written.replace("1234.0", "1234.50"), written.replace("1234.0", "1234.5")
+    after, alone = io.BytesIO(), io.BytesIO()
+    run(registry, io.BytesIO(f"{first}\n{second}\n".encode()), after, "lot.jsonl")
+    run(registry, io.BytesIO(f"{second}\n".encode()), alone, "lot.jsonl")
+    assert after.getvalue().splitlines()[1] == alone.getvalue().splitlines()[0]
+    assert b'"eligible_licence":"1234.5"' in alone.getvalue()
+
+
 def test_blocks_end_at_line_ends_and_count_lines():
     data = b"a\nbb\n\nccc\ndddd"
     cut = list(blocks(io.BytesIO(data), size=3))

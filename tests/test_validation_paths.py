@@ -1,9 +1,13 @@
 """The fast validation (jsonschema-rs) only ever accepts what the detailed one (jsonschema, with the
-French messages) accepts: checked on random applications, each with one value changed at random."""
+French messages) accepts: checked on random applications, each with one value changed at random.
+And a JSON line read at once (orjson, then the fast check) gives what it gives read in detail."""
 
 from __future__ import annotations
 
 import copy
+import json
+import re
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaluator import InputError
-from evaluator.application import mapping_document
-from evaluator.documents import load_document
+from evaluator import InputError, Registry
+from evaluator.application import accepted_line, checked_document, mapping_document
+from evaluator.documents import json_line_document, load_document
 from evaluator.resources import schema
 from evaluator.validation import accepts, format_plan, validator
 from strategies import applications
@@ -85,3 +89,59 @@ def test_a_format_behind_references_and_mappings_is_placed():
             "properties": {"dates": {"additionalProperties": {"$ref": "#/$defs/day"}},
                            "either": {"anyOf": [{"$ref": "#/$defs/day"}, {"type": "null"}]}}}
     assert format_plan(root) == ((("dates", "**"), "date"), (("either",), "date"))
+
+
+NUMBER_TEXTS = ["0", "-0", "0.4", "0.40", "4e-1", "0.3999", "1", "1.0", "20", "20.0", "1e2", "-0.0", "0.07", "1234.5",
+                "1234.50", "1E+400", "1e-7", "12345678901234567890123", "0.30000000000000004", "0.1000000000000000001"]
+"""Numbers written in every way: shortest or not, with an exponent, beyond a float, beyond a decimal."""
+
+
+@given(applications(), st.data())
+def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, application: dict[str, Any],
+                                                         data: st.DataObject):
+    """``accepted_line`` (orjson, then the fast check) gives the decision, or the problems, that
+    ``json_line_document`` and the detailed validation give: on lines compact or not, with values
+    changed, numbers written in every way, a key repeated, a character escaped."""
+    document = copy.deepcopy(mapping_document(application).data)
+    for _ in range(data.draw(st.integers(0, 3))):
+        path = data.draw(st.sampled_from(_paths(document)))
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
+        target[path[-1]] = copy.deepcopy(value)
+    line = _json_text(document, compact=data.draw(st.booleans()))
+    if data.draw(st.booleans()):
+        line = line.replace('"siren":', '"siren":"000000000","siren":', 1)
+    if data.draw(st.booleans()):
+        line = line.replace("é", "\\u00e9", 1)
+    assert _read(registry, lambda: accepted_line(line, "lot.jsonl", 7)) == \
+        _read(registry, lambda: checked_document(json_line_document(line, "lot.jsonl", 7))), line
+
+
+@dataclass(frozen=True)
+class _Number:
+    """A number, to be written as this text."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _json_text(document: Any, compact: bool) -> str:
+    def written(value: Any) -> Any:
+        if isinstance(value, (Decimal, _Number)):
+            return f"@number:{value}@"
+        raise TypeError(value)
+
+    text = json.dumps(document, default=written, ensure_ascii=False,
+                      separators=(",", ":") if compact else (", ", ": "))
+    return re.sub(r'"@number:([^@]*)@"', r"\1", text)
+
+
+def _read(registry: Registry, read: Any) -> object:
+    try:
+        return registry.decide(read()).to_bytes()
+    except InputError as error:
+        return [problem.to_dict() for problem in error.problems]
