@@ -24,7 +24,7 @@ import os
 import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
@@ -110,9 +110,10 @@ class _Turns:
 
     - To a pipe, a worker writes its block during its turn (the workers are forked: they share it).
     - To a regular file, the turn gives the block its place (``end``, where the one before ends); the
-      worker writes it there after handing the turn on, while the next worker takes its own.
-      Written directly to the disk (``O_DIRECT``), a block covers whole pages: its last, part page
-      (``carry``) goes first in the next block, and the very last is written by ``finish``.
+      worker hands the turn on, and its writing thread writes the block there while it decides its
+      next one. A write that fails is the batch's (``failed``): raised at the next turn, and at the
+      end. Written directly to the disk (``O_DIRECT``), a block covers whole pages: its last, part
+      page (``carry``) goes first in the next block, and the very last is written by ``finish``.
     """
 
     def __init__(self, context: BaseContext, descriptor: int) -> None:
@@ -124,12 +125,18 @@ class _Turns:
         self.direct = context.Value("b", self.placed and _direct_writes(descriptor), lock=False)
         self.carry = context.RawArray("c", PAGE)
         self.carried = context.Value("q", 0, lock=False)
+        self.failed = context.Value("i", 0, lock=False)
+        self.writer: ThreadPoolExecutor | None = None  # each worker's own, once forked
+        self.writing: Future[None] | None = None
 
     def write(self, index: int, lines: Lines) -> None:
+        if self.writing is not None:
+            self.writing.result()  # this worker's last block is written: its memory is free again
         with self.condition:
             self.condition.wait_for(lambda: self.next.value == index)
         place: tuple[int, Pieces] | None = None
         try:
+            self._raise_failure()
             if self.placed:
                 place = self._place(lines)
             else:
@@ -139,7 +146,13 @@ class _Turns:
                 self.next.value += 1
                 self.condition.notify_all()
         if place is not None:
-            self._write_at(*place)
+            if self.writer is None:
+                self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guichet-writer")
+            self.writing = self.writer.submit(self._write_at, *place)
+
+    def _raise_failure(self) -> None:
+        if self.failed.value:
+            raise OSError(self.failed.value, os.strerror(self.failed.value))
 
     def _place(self, lines: Lines) -> tuple[int, Pieces]:
         """Where the block goes, and what to write there: the carry before it, and, written
@@ -163,21 +176,27 @@ class _Turns:
         return offset, [data[:whole]]
 
     def _write_at(self, offset: int, pieces: Pieces) -> None:
+        """Write a placed block (in the worker's writing thread)."""
         try:
-            _write_all(self.descriptor, pieces, offset)
-        except OSError as error:  # a file system that takes the flag, not the writes: through the cache
-            if error.errno != errno.EINVAL or not self.direct.value:
-                raise
-            self.direct.value = False
-            _set_direct(self.descriptor, False)
-            _write_all(self.descriptor, pieces, offset)
+            try:
+                _write_all(self.descriptor, pieces, offset)
+            except OSError as error:  # a file system that takes the flag, not the writes: through the cache
+                if error.errno != errno.EINVAL or not self.direct.value:
+                    raise
+                self.direct.value = False
+                _set_direct(self.descriptor, False)
+                _write_all(self.descriptor, pieces, offset)
+        except OSError as error:
+            self.failed.value = error.errno or errno.EIO
 
     def finish(self) -> None:
-        """Write the last part page, through the cache, and leave the file's offset at its end."""
+        """Once the workers are gone (their last blocks written): write the last part page, through
+        the cache, and leave the file's offset at its end; or raise the failure of a write."""
         if not self.placed:
             return
         if self.direct.value:
             _set_direct(self.descriptor, False)
+        self._raise_failure()
         carried = self.carried.value
         _write_all(self.descriptor, [self.carry.raw[:carried]], self.end.value)
         os.lseek(self.descriptor, self.end.value + carried, os.SEEK_SET)

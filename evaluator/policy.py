@@ -399,6 +399,15 @@ class Indicator:
         return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
                        None, ())
 
+    @cached_property
+    def obligation(self) -> dict[str, str]:
+        """The obligation it makes, in a decision's JSON form (never to be changed: shared)."""
+        return {"id": self.id, "label": self.label, "frequency": self.frequency, "clause": self.clause}
+
+    @cached_property
+    def obligation_fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(orjson.dumps(self.obligation))
+
 
 @dataclass(frozen=True)
 class Reporting:

@@ -135,6 +135,37 @@ def _flag_only(descriptor: int) -> bool:
     return True
 
 
+def test_a_write_that_fails_stops_the_batch_with_its_error(registry: Registry, portfolio: bytes, monkeypatch,
+                                                           tmp_path: Path):
+    """A block is written by its worker's writing thread while the worker decides the next: a write
+    that fails (a full disk) stops the batch with its error, and no worker waits for ever."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    real = os.pwritev
+    calls = []
+
+    def full(descriptor: int, pieces, offset: int) -> int:
+        calls.append(offset)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(descriptor, pieces, offset)
+
+    monkeypatch.setattr(os, "pwritev", full)
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        with (tmp_path / "decisions.jsonl").open("wb") as output:
+            try:
+                run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+            except OSError as error:
+                outcome.append(error)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the batch hung"
+    assert [error.errno for error in outcome] == [errno.ENOSPC]
+
+
 def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch):
     """A pipe takes a part of a large write only: the rest is written after it, nothing is lost."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 60_000)
