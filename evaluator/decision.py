@@ -277,7 +277,7 @@ class Decision:
                 finding["entity"] = entity
             append(finding)
         facts = self.facts
-        read: dict[str, Any] = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # in the order first read
+        read: dict[str, Any] = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # first read first
         for name in read:  # json_value, inlined: 28 facts in a decision of v1.0
             value = facts[name]
             convert = _TO_JSON.get(value.__class__)
