@@ -271,8 +271,8 @@ class Decision:
                 continue
             rule, outcome, clause, message, effect, names, entity = entry
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
-                       "message": render(message),
-                       "effect": effect, "inputs": list(names)}
+                       "message": message if message.__class__ is str else message[0](*message[1:]),  # render
+                       "effect": effect, "inputs": names if shared else list(names)}
             if entity is not None:
                 finding["entity"] = entity
             append(finding)

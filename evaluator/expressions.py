@@ -55,11 +55,11 @@ class Function:
 
 
 def _all_in(items: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
-    return all(item in allowed for item in items)
+    return all(map(allowed.__contains__, items))
 
 
 def _any_in(items: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
-    return any(item in allowed for item in items)
+    return any(map(allowed.__contains__, items))
 
 
 FUNCTIONS: Mapping[str, Function] = {
