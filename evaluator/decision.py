@@ -271,7 +271,7 @@ class Decision:
                 continue
             rule, outcome, clause, message, effect, names, entity = entry
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
-                       "message": message if message.__class__ is str else message[0](*message[1:]),  # render
+                       "message": message if isinstance(message, str) else message[0](*message[1:]),  # render
                        "effect": effect, "inputs": names if shared else list(names)}
             if entity is not None:
                 finding["entity"] = entity
