@@ -181,7 +181,7 @@ class _Turns:
             try:
                 _write_all(self.descriptor, pieces, offset)
             except OSError as error:  # a file system that takes the flag, not the writes: through the cache
-                if error.errno != errno.EINVAL or not self.direct.value:
+                if error.errno != errno.EINVAL:  # (another worker may have found it out first)
                     raise
                 self.direct.value = False
                 _set_direct(self.descriptor, False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from evaluator import InputError
-from evaluator.application import build_application, read_application
+from evaluator.application import Entity, build_application, constructor, read_application
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "commune-simple.yaml").read_text(encoding="utf-8")
 
@@ -128,3 +130,15 @@ def test_an_amount_is_written_with_ascii_digits(policy, written):
     problems = _problems(policy, ("amount: 14400,", f'amount: "{written}",'))
     assert problems[0].path == ("expenses", 0, "amount")
     assert f"« {written} » n'est pas un montant" in problems[0].message
+
+
+def test_the_fast_constructor_builds_the_same_frozen_object():
+    """``constructor`` sets a frozen dataclass's slots itself: the object equals the one its
+    ``__init__`` builds, field by field, and stays frozen."""
+    values = {"name": "Commune", "siren": "217500016", "category": "commune", "licences": 3, "overseas": False,
+              "action_coeur_de_ville": True, "qpv_population_share": Decimal("0.4"), "non_economic_activity": True}
+    made = constructor(Entity)(**values)
+    assert made == Entity(**values)
+    assert [getattr(made, name) for name in values] == list(values.values())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.licences = 4  # type: ignore[misc]
