@@ -16,7 +16,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from evaluator.documents import Document, canonical_json_line, json_line_document, load_document, lone_surrogates
+from evaluator.documents import (
+    Document,
+    canonical_json_line,
+    json_line_document,
+    load_document,
+    lone_surrogates,
+    text_line,
+)
 from evaluator.policy import Policy
 from evaluator.problems import InputError, JsonPath
 from evaluator.validation import accepts, decimal_of, parse_date, parse_money, validate
@@ -127,15 +134,17 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-def accepted_line(line: str, source: str, number: int) -> Document:
-    """A line of a JSON Lines file, read and checked against the application schema: at once when it
-    is canonical JSON (``canonical_json_line``) that the fast check accepts; otherwise by
-    ``json_line_document`` and the detailed validation, whose problems name the line. The documents
-    read either way give the same application (``tests/test_reading_paths.py``)."""
-    data = canonical_json_line(line)
+def accepted_line(raw: bytes, source: str, number: int) -> Document | None:
+    """A line of a JSON Lines file (its bytes), read and checked against the application schema: at
+    once when it is canonical JSON (``canonical_json_line``) that the fast check accepts; otherwise
+    as ``json_lines`` reads it, by ``json_line_document`` and the detailed validation, whose problems
+    name the line (``None`` for a blank line). The documents read either way give the same
+    application (``tests/test_validation_paths.py``)."""
+    data = canonical_json_line(raw.removesuffix(b"\n"))
     if data is not None and accepts("application")(data):
-        return Document(source, data, [line], {(): (number, 1)})
-    return checked_document(json_line_document(line, source, number))
+        return Document(source, data, [], {(): (number, 1)})
+    line = text_line(raw, number)
+    return None if line is None else checked_document(json_line_document(line, source, number))
 
 
 def checked_document(document: Document) -> Document:

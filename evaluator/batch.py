@@ -33,7 +33,6 @@ from typing import IO
 import orjson
 
 from evaluator.application import accepted_line
-from evaluator.documents import json_lines
 from evaluator.problems import InputError
 from evaluator.registry import Registry
 
@@ -93,9 +92,12 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     lines: Lines = []
     append = lines.append
     refused = 0
-    for number, line in json_lines(io.BytesIO(block.data), block.first_line):
+    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
         try:
-            append(registry.decide(accepted_line(line, source, number), version).to_bytes())
+            document = accepted_line(raw, source, number)
+            if document is None:  # a blank line
+                continue
+            append(registry.decide(document, version).to_bytes())
         except InputError as error:
             refused += 1
             append(orjson.dumps({"line": number, "status": "error",

@@ -396,12 +396,18 @@ def json_lines(stream: Iterable[bytes], first_line: int = 1) -> Iterator[tuple[i
     end a line); a byte-order mark opening the file is dropped, and bytes that are not UTF-8 are kept
     (as lone surrogates) for ``json_line_document`` to refuse with their line."""
     for number, raw in enumerate(stream, start=first_line):
-        line = raw.decode("utf-8", errors="surrogateescape")
-        if number == 1:
-            line = line.removeprefix("\ufeff")
-        line = line.removesuffix("\n").removesuffix("\r")
-        if line.strip():
+        line = text_line(raw, number)
+        if line is not None:
             yield number, line
+
+
+def text_line(raw: bytes, number: int) -> str | None:
+    """A line of JSON Lines as ``json_lines`` reads it (``None`` when blank)."""
+    line = raw.decode("utf-8", errors="surrogateescape")
+    if number == 1:
+        line = line.removeprefix("\ufeff")
+    line = line.removesuffix("\n").removesuffix("\r")
+    return line if line.strip() else None
 
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -457,17 +463,18 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
-def canonical_json_line(line: str) -> Any | None:
-    """What ``line`` holds, read at once by orjson, when the line is written exactly as orjson
-    writes what it read: compact, each key once, each text and number in its shortest form
-    (``None`` otherwise, and for anything orjson cannot read). What it holds is then what
-    ``json_line_document`` reads, but that a number with a fraction or an exponent is a float, whose
-    shortest form is the line's text: the decimal it prints as (``validation.decimal_of``)."""
+def canonical_json_line(raw: bytes) -> Any | None:
+    """What a line of JSON Lines holds (its bytes, without its end of line), read at once by orjson,
+    when the line is written exactly as orjson writes what it read: compact, each key once, each
+    text and number in its shortest form (``None`` otherwise, and for anything orjson cannot read).
+    What it holds is then what ``json_line_document`` reads, but that a number with a fraction or an
+    exponent is a float, whose shortest form is the line's text: the decimal it prints as
+    (``validation.decimal_of``)."""
     try:
-        data = orjson.loads(line)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return data if orjson.dumps(data) == line.encode() else None
+    return data if orjson.dumps(data) == raw else None
 
 
 def json_line_document(line: str, source: str, number: int) -> Document:
@@ -492,7 +499,7 @@ def json_line_document(line: str, source: str, number: int) -> Document:
         raise InputError([Problem(source, f"JSON invalide : {message}", number, error.colno)]) from None
     except RecursionError:
         raise InputError([Problem(source, "JSON trop imbriqué", number)]) from None
-    document = Document(source, data, [line], {(): (number, 1)})
+    document = Document(source, data, [], {(): (number, 1)})
     if _SURROGATE_ESCAPE.search(line) is not None:
         raise_if_any(lone_surrogates(document))
     return document

@@ -115,7 +115,8 @@ def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, app
         line = line.replace('"siren":', '"siren":"000000000","siren":', 1)
     if data.draw(st.booleans()):
         line = line.replace("é", "\\u00e9", 1)
-    assert _read(registry, lambda: accepted_line(line, "lot.jsonl", 7)) == \
+    raw = (line + data.draw(st.sampled_from(["", "\n", "\r\n"]))).encode()
+    assert _read(registry, lambda: accepted_line(raw, "lot.jsonl", 7)) == \
         _read(registry, lambda: checked_document(json_line_document(line, "lot.jsonl", 7))), line
 
 
