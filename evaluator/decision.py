@@ -180,11 +180,11 @@ class Decision:
 
     @property
     def mutualised(self) -> bool:
-        return bool(self.facts["mutualised"])
+        return bool(self.established[_ESTABLISHED_AT["mutualised"]])
 
     @property
     def licence_count(self) -> int:
-        return int(self.facts["licence_count"])
+        return int(self.established[_ESTABLISHED_AT["licence_count"]])
 
     @cached_property
     def rate(self) -> RateBuildUp:
@@ -276,10 +276,11 @@ class Decision:
             if entity is not None:
                 finding["entity"] = entity
             append(finding)
-        facts = self.facts
         read: dict[str, Any] = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # first read first
-        for name in read:  # json_value, inlined: 28 facts in a decision of v1.0
-            value = facts[name]
+        established, inputs, constants = self.established, self.application.facts, self.applied.constants
+        for name in read:  # as in ``facts`` (unmerged) and ``json_value`` (inlined): 28 facts in a decision of v1.0
+            at = _ESTABLISHED_AT.get(name)
+            value = established[at] if at is not None else inputs[name] if name in inputs else constants[name]
             convert = _TO_JSON.get(value.__class__)
             read[name] = value if convert is None else convert(value)
         return found, read
@@ -296,6 +297,7 @@ class Decision:
 
 
 _ZERO = Decimal(0)
+_ESTABLISHED_AT = {name: at for at, name in enumerate(ESTABLISHED)}
 
 
 def render(message: Message) -> str:

@@ -248,31 +248,41 @@ _CHECKED_TYPES = {"money": "(str, float)"}
 def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any], bool]:
     """A function telling whether every text at the places of ``plan`` has its format (formats
     apply to texts, and to floats for ``_CHECKED_TYPES``; amounts written as other numbers have
-    their bounds in the schema), written as Python source for the plan: a loop for each list, a
-    test for each key."""
-    lines = ["def formats_hold(node0):", "    try:"]
+    their bounds in the schema), written as Python source for the plan: the places as a tree, each
+    key and each list visited once (a loop for each list, a test for each key)."""
+    tree: dict[str | None, Any] = {}
     for path, name in plan:
-        level = 2  # of indentation
-        for depth, part in enumerate(path):
-            indent, inner = "    " * level, "    " * (level + 1)
-            if part in ("*", "**"):
-                kind, items = ("list", f"node{depth}") if part == "*" else ("dict", f"node{depth}.values()")
-                lines += [f"{indent}if isinstance(node{depth}, {kind}):", f"{inner}for node{depth + 1} in {items}:"]
-                level += 2
-            else:
-                lines += [f"{indent}if isinstance(node{depth}, dict) and {part!r} in node{depth}:",
-                          f"{inner}node{depth + 1} = node{depth}[{part!r}]"]
-                level += 1
-        indent, inner = "    " * level, "    " * (level + 1)
-        checked = _CHECKED_TYPES.get(name, "str")
-        lines += [f"{indent}if isinstance(node{len(path)}, {checked}):", f"{inner}check_{name}(node{len(path)})"]
-    lines += ["    except ValueError:", "        return False", "    return True"]
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node.setdefault(None, []).append(name)  # None, no key of a path: the formats of the place
+    lines = ["def formats_hold(node0):", "    try:", *_format_checks(tree, 0, 2), "    except ValueError:",
+             "        return False", "    return True"]
     namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "list": list, "dict": dict, "str": str,
                                                   "float": float, "ValueError": ValueError},
                                  **{f"check_{name}": check for name, check in _FORMAT_CHECKS.items()}}
     exec(compile("\n".join(lines), "<format checks>", "exec"), namespace)
     formats_hold: Callable[[Any], bool] = namespace["formats_hold"]
     return formats_hold
+
+
+def _format_checks(tree: dict[str | None, Any], depth: int, level: int) -> list[str]:
+    """The checks of ``tree``'s places, on ``node{depth}``, indented at ``level``."""
+    node, indent, inner = f"node{depth}", "    " * level, "    " * (level + 1)
+    lines = [line for name in tree.get(None, [])
+             for line in (f"{indent}if isinstance({node}, {_CHECKED_TYPES.get(name, 'str')}):",
+                          f"{inner}check_{name}({node})")]
+    keys = [part for part in tree if part not in (None, "*", "**")]
+    if keys:
+        lines.append(f"{indent}if isinstance({node}, dict):")
+        for key in keys:  # a missing key reads None, which is neither a text nor a container
+            lines.append(f"{inner}node{depth + 1} = {node}.get({key!r})")
+            lines += _format_checks(tree[key], depth + 1, level + 1)
+    for part, kind, items in (("*", "list", node), ("**", "dict", f"{node}.values()")):
+        if part in tree:
+            lines += [f"{indent}if isinstance({node}, {kind}):", f"{inner}for node{depth + 1} in {items}:",
+                      *_format_checks(tree[part], depth + 1, level + 2)]
+    return lines
 
 
 def _with_money_bounds(node: Any) -> Any:
