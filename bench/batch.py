@@ -36,6 +36,8 @@ def main() -> None:
         with source.open("w", encoding="utf-8") as stream:
             for item in applications(arguments.count, arguments.seed):
                 stream.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before the clock starts: its flushing is not the batch's work
         print(f"{arguments.count:,} applications written in {time.perf_counter() - start:.1f} s "
               f"({source.stat().st_size / 1e6:,.0f} MB)")
         command = [sys.executable, "-m", "cli", "batch", str(source), "-o", str(target),
