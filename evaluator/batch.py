@@ -122,7 +122,8 @@ class _Turns:
         self.descriptor = descriptor
         self.next = context.Value("q", 0, lock=False)
         self.condition = context.Condition()
-        self.placed = stat.S_ISREG(os.fstat(descriptor).st_mode)
+        # (not when appending: Linux's pwrite then appends, wherever it was told to write)
+        self.placed = stat.S_ISREG(os.fstat(descriptor).st_mode) and not _appending(descriptor)
         self.end = context.Value("q", os.lseek(descriptor, 0, os.SEEK_CUR) if self.placed else 0, lock=False)
         self.direct = context.Value("b", self.placed and _direct_writes(descriptor), lock=False)
         self.carry = context.RawArray("c", PAGE)
@@ -219,17 +220,19 @@ def _page_aligned(size: int) -> memoryview:
 
 
 def _direct_writes(descriptor: int) -> bool:
-    """Whether the file takes direct writes: open at a page boundary and not for appending, on a file
-    system that admits ``O_DIRECT``; if so, they are on."""
+    """Whether the file takes direct writes: open at a page boundary, on a file system that admits
+    ``O_DIRECT``; if so, they are on."""
     if not hasattr(os, "O_DIRECT") or os.lseek(descriptor, 0, os.SEEK_CUR) % PAGE:
-        return False
-    if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_APPEND:
         return False
     try:
         _set_direct(descriptor, True)
     except OSError:
         return False
     return True
+
+
+def _appending(descriptor: int) -> bool:
+    return bool(fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_APPEND)
 
 
 def _set_direct(descriptor: int, on: bool) -> None:

@@ -83,17 +83,20 @@ def test_a_file_that_takes_direct_writes_gets_them(tmp_path: Path):
         assert fcntl.fcntl(descriptor, fcntl.F_GETFL) == before
 
 
-@pytest.mark.parametrize("already", [b"", b"lot du 2 mars\n", b"x" * batch.PAGE])
+@pytest.mark.parametrize(("already", "mode"), [(b"", "wb"), (b"lot du 2 mars\n", "wb"), (b"x" * batch.PAGE, "wb"),
+                                              (b"lot du 2 mars\n", "ab")])
 def test_workers_write_after_what_the_file_holds_and_leave_its_offset_at_the_end(
-        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path, already: bytes):
+        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path, already: bytes, mode: str):
     """Whatever the file holds already, at a page boundary (written directly) or not (through the
-    cache), the decisions follow it, and the file's offset is left after them."""
+    cache), open for appending (``>>``) or not, the decisions follow it in order, and the file's
+    offset is left after them."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 7_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
     target = tmp_path / "decisions.jsonl"
-    with target.open("wb") as output:
-        output.write(already)
+    target.write_bytes(already if mode == "ab" else b"")
+    with target.open(mode) as output:
+        output.write(b"" if mode == "ab" else already)
         run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
         output.write(b"fin\n")
     assert target.read_bytes() == already + alone.getvalue() + b"fin\n"
