@@ -90,6 +90,9 @@ class Application:
     """The input facts of the application (``evaluator.facts``, stage INPUT), by name."""
 
 
+Model = TypeVar("Model")
+
+
 def constructor(cls: type[Model]) -> Callable[..., Model]:
     """``cls(*values)`` made faster, for a frozen dataclass with slots: each field set by its slot's
     own setter, where the dataclass ``__init__`` goes through ``object.__setattr__`` (twice as long;
@@ -103,7 +106,6 @@ def constructor(cls: type[Model]) -> Callable[..., Model]:
     return make
 
 
-Model = TypeVar("Model")
 _new_entity = constructor(Entity)
 _new_solution = constructor(Solution)
 _new_expense_line = constructor(ExpenseLine)
@@ -247,7 +249,7 @@ def _solution(item: Mapping[str, Any]) -> Solution:
 def _expense(index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
     months = item.get("months")
     return _new_expense_line(index, item["kind"], parse_money(item["amount"]), None if months is None else int(months),
-                       item.get("entity", applicant_siren), item.get("label"))
+                             item.get("entity", applicant_siren), item.get("label"))
 
 
 Issue = tuple[JsonPath, str, str | None]
