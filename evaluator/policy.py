@@ -87,7 +87,11 @@ class Statuses:
     interpretation: str | None
 
     def label(self, status: Status) -> str:
-        return next(s.label for s in self.order if s.id == status)
+        return self._labels[status]
+
+    @cached_property
+    def _labels(self) -> dict[Status, str]:
+        return {s.id: s.label for s in self.order}
 
     def worst(self, statuses: set[Status]) -> Status:
         """The status that takes precedence among ``statuses`` (the last one when empty)."""
