@@ -70,17 +70,35 @@ def test_workers_writing_to_a_file_themselves_write_the_same_bytes(registry: Reg
     assert target.read_bytes() == alone.getvalue()
 
 
-def test_a_file_that_takes_direct_writes_gets_them(tmp_path: Path):
-    """To a file at a page boundary, the workers write past the page cache (when its file system
-    admits it: not every one does), and the descriptor is left as it was found."""
-    with (tmp_path / "decisions.jsonl").open("wb") as output:
-        descriptor = output.fileno()
-        before = fcntl.fcntl(descriptor, fcntl.F_GETFL)
-        if not batch._direct_writes(descriptor):
+def test_a_file_that_takes_direct_writes_gets_them(registry: Registry, portfolio: bytes, monkeypatch,
+                                                   tmp_path: Path):
+    """To a file at a page boundary, the workers write whole pages at page boundaries past the page
+    cache (when its file system admits it: not every one does), and the descriptor is left as it was
+    found."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    target, marks = tmp_path / "decisions.jsonl", tmp_path / "direct-writes"
+    with target.open("wb") as output:
+        if not batch._direct_writes(output.fileno()):
             pytest.skip("this file system does not admit O_DIRECT")
-        assert fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT
-        batch._set_direct(descriptor, False)
-        assert fcntl.fcntl(descriptor, fcntl.F_GETFL) == before
+    real = os.pwritev
+
+    def recording(descriptor: int, pieces, offset: int) -> int:  # in the workers' writing threads
+        if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT:
+            with marks.open("a") as written:
+                written.write(f"{offset} {sum(map(len, pieces))}\n")
+        return real(descriptor, pieces, offset)
+
+    monkeypatch.setattr(os, "pwritev", recording)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    with target.open("wb") as output:
+        before = fcntl.fcntl(output.fileno(), fcntl.F_GETFL)
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+        assert fcntl.fcntl(output.fileno(), fcntl.F_GETFL) == before
+    assert target.read_bytes() == alone.getvalue()
+    direct = [tuple(map(int, line.split())) for line in marks.read_text().splitlines()]
+    assert len(direct) > 3
+    assert all(offset % batch.PAGE == 0 and size % batch.PAGE == 0 for offset, size in direct)
 
 
 @pytest.mark.parametrize(("already", "mode"), [(b"", "wb"), (b"lot du 2 mars\n", "wb"), (b"x" * batch.PAGE, "wb"),
@@ -123,9 +141,6 @@ def test_a_file_system_that_refuses_direct_writes_gets_them_through_the_cache(
         run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
         assert not fcntl.fcntl(output.fileno(), fcntl.F_GETFL) & os.O_DIRECT
     assert target.read_bytes() == alone.getvalue()
-
-
-
 
 
 def _flag_only(descriptor: int) -> bool:
