@@ -10,7 +10,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 CATEGORIES = ["commune"] * 6 + ["departement", "region", "communaute_de_communes", "metropole", "sivu",
                                 "syndicat_mixte", "spl", "gip", "association", "collectivite_inconnue"]
@@ -115,9 +115,13 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=2026)
     arguments = parser.parse_args()
-    write = sys.stdout.write
-    for item in applications(arguments.count, arguments.seed):
-        write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_lines(sys.stdout, arguments.count, arguments.seed)
+
+
+def write_lines(stream: TextIO, count: int, seed: int) -> None:
+    """``count`` applications as JSON Lines, written compactly (as ``guichet batch`` reads at once)."""
+    for item in applications(count, seed):
+        stream.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import IO
 import orjson
 
 from evaluator.application import accepted_line
-from evaluator.problems import InputError
+from evaluator.problems import InputError, Problem
 from evaluator.registry import Registry
 
 BLOCK_BYTES = 1 << 18  # about 180 applications, 2 MB of decisions
@@ -60,25 +60,28 @@ class Block:
     data: bytes
 
 
-def blocks(stream: IO[bytes], size: int | None = None) -> Iterator[Block]:
+def blocks(stream: IO[bytes], source: str, size: int | None = None) -> Iterator[Block]:
     """The stream cut into blocks of about ``size`` bytes, each ending at a line's end, so that a
-    worker reads its lines itself; the parent only counts them."""
+    worker reads its lines itself; the parent only counts them. A stream that cannot be read is bad
+    input (``InputError``), named ``source``."""
     line = 1
-    rest = b""
+    rest: list[bytes] = []  # a line's beginning, read and not ended yet (kept in pieces: never copied again)
     while True:
-        data = stream.read(size or BLOCK_BYTES)
+        try:
+            data = stream.read(size or BLOCK_BYTES)
+        except OSError as error:
+            raise InputError([Problem(source, f"lecture impossible : {error.strerror}")]) from None
         if not data:
             break
-        data = rest + data
         end = data.rfind(b"\n") + 1
         if end == 0:
-            rest = data
+            rest.append(data)
             continue
-        yield Block(line, data[:end])
-        line += data.count(b"\n", 0, end)
-        rest = data[end:]
-    if rest:
-        yield Block(line, rest)
+        yield Block(line, b"".join([*rest, data[:end]]))
+        line += data.count(b"\n", 0, end)  # (the pieces of ``rest`` hold none)
+        rest = [data[end:]]
+    if any(rest):
+        yield Block(line, b"".join(rest))
 
 
 Lines = list[bytes]
@@ -91,19 +94,20 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     """The JSON Lines of the decisions (or error records) of a block's applications."""
     lines: Lines = []
     append = lines.append
-    refused = 0
+    decided = refused = 0
     for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
         try:
             document = accepted_line(raw, source, number)
             if document is None:  # a blank line
                 continue
             append(registry.decide(document, version).to_bytes())
+            decided += 1
         except InputError as error:
             refused += 1
             append(orjson.dumps({"line": number, "status": "error",
                                  "problems": [problem.to_dict() for problem in error.problems]}))
         append(b"\n")
-    return lines, Tally(len(lines) // 2 - refused, refused)
+    return lines, Tally(decided, refused)
 
 
 class _Turns:
@@ -189,8 +193,8 @@ class _Turns:
                 self.direct.value = False
                 _set_direct(self.descriptor, False)
                 _write_all(self.descriptor, pieces, offset)
-        except OSError as error:
-            self.failed.value = error.errno or errno.EIO
+        except Exception as error:  # any: raised at the next turn and at the end (never a worker left waiting)
+            self.failed.value = getattr(error, "errno", None) or errno.EIO
 
     def finish(self) -> None:
         """Once the workers are gone (their last blocks written): write the last part page, through
@@ -301,7 +305,7 @@ def _run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, 
          workers: int, progress: Callable[[Tally], None] | None) -> Tally:
     total = Tally()
     if workers <= 1:
-        for block in blocks(stream):
+        for block in blocks(stream, source):
             total = _write(decide_block(registry, block, source, version), output, total, progress)
         return total
     global _registry, _turns
@@ -310,7 +314,7 @@ def _run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, 
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: deque[Future[tuple[Lines, Tally]]] = deque()
-            for index, block in enumerate(blocks(stream)):
+            for index, block in enumerate(blocks(stream, source)):
                 pending.append(pool.submit(_decide_in_worker, index, block, source, version))
                 if len(pending) >= workers * BLOCKS_IN_FLIGHT_PER_WORKER:
                     total = _write(pending.popleft().result(), output, total, progress)

@@ -49,6 +49,7 @@ _HELPERS: dict[str, Any] = {
     "document_problem": engine.document_problem, "classified": _classified,
     "window_message": engine.window_message, "entity_message": engine.entity_message,
     "line_message": engine.line_message, "prorated_message": engine.prorated_message,
+    "excluded_line_message": engine.excluded_line_message, "missing_message": engine.missing_message,
     "cap_message": engine.cap_message, "mutualisation_message": engine.mutualisation_message,
     "ceiling_message": engine.ceiling_message, "grant_message": engine.grant_message,
     "tranche_message": engine.tranche_message, "check_message": engine.check_message,
@@ -234,8 +235,7 @@ class _Writer:
             self.line("amount = asked = line.amount")
             self.line("requested += asked")
             with self.block("if entity not in sirens:"):
-                self.find("(rule, 'fail', clause, (line_message, line, kind, f\"non retenue, l'entité {entity} est "
-                          "écartée.\"), None, (), entity)")
+                self.find("(rule, 'fail', clause, (excluded_line_message, line, kind), None, (), entity)")
                 self.line("continue")
             for group, totals in (("licence", ("licence_requested += asked", "eligible_licence += amount",
                                                "entity_licence[entity] = entity_licence.get(entity, ZERO) + amount")),
@@ -369,7 +369,7 @@ class _Writer:
                 with self.block("else:"):
                     outcome = FAILED_OUTCOMES[requirement.on_missing]
                     self.find(f"({requirement.rule!r}, {outcome!r}, {requirement.clause!r}, "
-                              f"{requirement.label + ' : '!r} + problem + '.', {requirement.on_missing!r}, (), None)")
+                              f"missing_message({requirement.label!r}, problem), {requirement.on_missing!r}, (), None)")
                     self.line(f"effects.add({requirement.on_missing!r})")
                     self.line(f"missing.append({self.bind(engine.requirement_missing(requirement))})")
 
@@ -410,8 +410,7 @@ class _Writer:
         with self.block("if status == 'ineligible':"):
             self.line("grant_licence = grant_deployment = grant_total = ZERO")
             self.line("paid = ()")
-            self.find(f"('amounts.grant', 'info', {clause!r}, \"Aucune subvention : la demande n'est pas éligible.\", "
-                      "None, (), None)")
+            self.find(f"('amounts.grant', 'info', {clause!r}, {engine.NO_GRANT!r}, None, (), None)")
         with self.block("else:"):
             self.line(f"grant_licence = {self.quantize('eligible_licence * final_rate')}")
             self.line(f"grant_deployment = {self.quantize('eligible_deployment * final_rate')}")

@@ -180,11 +180,11 @@ class Decision:
 
     @property
     def mutualised(self) -> bool:
-        return bool(self.established[_ESTABLISHED_AT["mutualised"]])
+        return bool(self.facts["mutualised"])
 
     @property
     def licence_count(self) -> int:
-        return int(self.established[_ESTABLISHED_AT["licence_count"]])
+        return int(self.facts["licence_count"])
 
     @cached_property
     def rate(self) -> RateBuildUp:
@@ -271,19 +271,14 @@ class Decision:
                 continue
             rule, outcome, clause, message, effect, names, entity = entry
             finding = {"rule": rule, "outcome": outcome, "clause": clause,
-                       "message": message if isinstance(message, str) else message[0](*message[1:]),  # render
+                       "message": render(message),
                        "effect": effect, "inputs": names if shared else list(names)}
             if entity is not None:
                 finding["entity"] = entity
             append(finding)
-        read: dict[str, Any] = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # first read first
-        established, inputs, constants = self.established, self.application.facts, self.applied.constants
-        for name in read:  # as in ``facts`` (unmerged) and ``json_value`` (inlined): 28 facts in a decision of v1.0
-            at = _ESTABLISHED_AT.get(name)
-            value = established[at] if at is not None else inputs[name] if name in inputs else constants[name]
-            convert = _TO_JSON.get(value.__class__)
-            read[name] = value if convert is None else convert(value)
-        return found, read
+        facts = self.facts
+        read = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # in the order first read
+        return found, {name: json_value(facts[name]) for name in read}
 
     def to_json(self, indent: int | None = 2) -> str:
         """The decision as JSON text: indented by two spaces, or compact (``indent=None``)."""
@@ -297,7 +292,6 @@ class Decision:
 
 
 _ZERO = Decimal(0)
-_ESTABLISHED_AT = {name: at for at, name in enumerate(ESTABLISHED)}
 
 
 def render(message: Message) -> str:

@@ -234,7 +234,11 @@ def _records(lines: Iterable[tuple[int, str]], source: str,
 
 def _changes(registry: Registry, record: dict[str, Any], source: str, same_version: bool) -> list[str]:
     application = record["input"]
-    if input_digest(application) != record["input_sha256"]:
+    try:
+        intact = input_digest(application) == record["input_sha256"]
+    except TypeError:  # a number with no JSON form (NaN, 1e999999999): the service never logged one
+        intact = False
+    if not intact:
         return ["la demande enregistrée ne correspond plus à son empreinte (journal modifié ?)"]
     requested = record.get("requested_version")
     requested = requested if isinstance(requested, str) else None

@@ -28,7 +28,7 @@ from typing import Any
 from evaluator import french
 from evaluator.application import Application, Entity, ExpenseLine, SuppliedDocument
 from evaluator.decision import Decision, EntityRow, Message, MissingDocument, Outcome, Role, Trace, render
-from evaluator.facts import APPLICATION_FACTS, ESTABLISHED
+from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, ESTABLISHED
 from evaluator.policy import (
     FAILED_OUTCOMES,
     Bonus,
@@ -46,6 +46,7 @@ from evaluator.policy import (
 )
 
 ZERO = Decimal(0)
+NO_GRANT = "Aucune subvention : la demande n'est pas éligible."
 CATEGORY_FINDINGS: dict[str, tuple[Outcome, Status | None]] = {
     "eligible": ("pass", None), "review": ("review", "review"), "ineligible": ("fail", "ineligible")}
 """A category's outcome as a finding: its outcome, and its effect when the entity is the applicant (a
@@ -119,16 +120,7 @@ def interpret(policy: Policy, application: Application, selected_for: date | Non
 
 def _entity_facts(policy: Policy, entity: Entity) -> dict[str, Any]:
     """An entity's facts, with the parameters and lists every expression may read."""
-    known = dict(policy.constants)
-    known.update({
-        "category": entity.category,
-        "licences": entity.licences,
-        "overseas": entity.overseas,
-        "action_coeur_de_ville": entity.action_coeur_de_ville,
-        "qpv_population_share": entity.qpv_population_share,
-        "non_economic_activity": entity.non_economic_activity,
-    })
-    return known
+    return {**policy.constants, **{name: getattr(entity, name) for name in ENTITY_FACTS}}
 
 
 # -- sections -----------------------------------------------------------------------------------
@@ -232,8 +224,7 @@ def _expenses(work: _Work) -> None:
         amount = line.amount
         requested += amount
         if line.entity not in covered:
-            message = (line_message, line, kind, f"non retenue, l'entité {line.entity} est écartée.")
-            find((rule, "fail", kind.clause, message, None, (), line.entity))
+            find((rule, "fail", kind.clause, (excluded_line_message, line, kind), None, (), line.entity))
             continue
         group = kind.group
         if group == "excluded":
@@ -260,6 +251,10 @@ def _expenses(work: _Work) -> None:
     facts["eligible_licence"] = eligible_licence
     _deployment_cap(work, deployment_by_entity)
     _run_checks(work, expenses.checks)
+
+
+def excluded_line_message(line: ExpenseLine, kind: ExpenseKind) -> str:
+    return line_message(line, kind, f"non retenue, l'entité {line.entity} est écartée.")
 
 
 def line_message(line: ExpenseLine, kind: ExpenseKind, text: str) -> str:
@@ -396,8 +391,12 @@ def _documents(work: _Work) -> None:
             work.find(requirement.when_supplied)
             continue
         work.find((requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
-                   f"{requirement.label} : {problem}.", requirement.on_missing, (), None))
+                   missing_message(requirement.label, problem), requirement.on_missing, (), None))
         work.missing.append(requirement_missing(requirement))
+
+
+def missing_message(label: str, problem: str) -> str:
+    return f"{label} : {problem}."
 
 
 def requirement_missing(requirement: Requirement) -> MissingDocument:
@@ -456,8 +455,7 @@ def _amounts(work: _Work) -> tuple[Decimal, ...]:
     total = grant_licence + grant_deployment
     clause = policy.rate.clause
     if ineligible:
-        work.find(("amounts.grant", "info", clause, "Aucune subvention : la demande n'est pas éligible.", None, (),
-                   None))
+        work.find(("amounts.grant", "info", clause, NO_GRANT, None, (), None))
     else:
         work.find(("amounts.grant", "info", clause,
                    (grant_message, policy.rounding, licence, deployment, rate, grant_licence, grant_deployment),

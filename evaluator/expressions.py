@@ -5,7 +5,8 @@ and lists of the policy). Only a small, explicit set of constructions is admitte
 and operand is typed, so that an expression accepted at load cannot fail on a valid application:
 no attribute access, no indexing, no lambda or comprehension, no power, no division, no call but
 to the functions of ``FUNCTIONS``. Numbers are read as ``Decimal`` from their source text.
-Evaluation goes through simpleeval on the checked tree.
+Each checked tree is compiled to Python (``python_source``, inlined in a policy's written code by
+``evaluator.compiled``); simpleeval on the same tree is the reference the tests compare it with.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def number(value: int | Decimal) -> str:
 
 def euros(value: Decimal) -> str:
     """``4800`` → ``4 800,00 €``."""
-    return format(value, ",.2f").replace(",", " ").replace(".", ",") + " €"  # _french, inlined: 7 a decision
+    return f"{_french(format(value, ',.2f'))} €"
 
 
 def _french(text: str) -> str:

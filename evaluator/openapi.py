@@ -14,6 +14,9 @@ from typing import Any
 
 from evaluator.resources import schema
 
+_POLICY = schema("policy")["properties"]
+"""The policy schema's properties: a version's status and number are those it defines."""
+
 _BUNDLED = {"Application": "application", "Decision": "decision", "Policy": "policy"}
 _DEFS = "#/$defs/"
 JSON = "application/json"
@@ -97,7 +100,7 @@ _OWN: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"},
             "version": {"type": "string"},
-            "status": {"enum": ["draft", "published"]},
+            "status": {"enum": list(_POLICY["status"]["enum"])},
             "effective_from": {"type": "string", "format": "date",
                                "description": "Date de dépôt à partir de laquelle la version s'applique."},
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Empreinte du fichier."},
@@ -194,7 +197,7 @@ _EXAMPLES = {
 _VERSION_QUERY = {
     "name": "version", "in": "query", "required": False,
     "description": "Appliquer cette version (un brouillon convient) au lieu de celle en vigueur à la date de dépôt.",
-    "schema": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+$"},
+    "schema": {"type": "string", "pattern": _POLICY["version"]["pattern"]},
 }
 _VERSION_PATH = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}, "example": "1.0",
                  "description": "Numéro de version, par exemple 1.0."}
@@ -202,13 +205,13 @@ _DECISION_ID = {"Guichet-Decision-Id": {
     "description": "Identifiant de la décision dans le journal des décisions (quand le service en tient un).",
     "required": False, "schema": {"type": "string", "format": "uuid"},
 }}
+_NOT_READY = {"503": _error("Aucune politique valide n'est chargée.")}
 _BODY_ERRORS = {
     "400": _error("Le corps n'est pas un JSON lisible."),
     "413": _error("Le corps dépasse la taille admise, ou le lot le nombre de demandes admis."),
     "422": _error("La demande est invalide : tous ses problèmes, chacun avec son chemin JSON."),
-    "503": _error("Aucune politique valide n'est chargée."),
+    **_NOT_READY,
 }
-_NOT_READY = {"503": _error("Aucune politique valide n'est chargée.")}
 
 
 def document() -> dict[str, Any]:

@@ -94,7 +94,12 @@ def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
     policy = builder.build(digest(raw))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
-    policy.decide  # noqa: B018 — its code is written and compiled now, once, not on the first decision
+    try:
+        policy.decide  # noqa: B018 — its code is written and compiled now, once, not on the first decision
+    except (RecursionError, MemoryError):  # nested deeper than Python compiles: thousands of tiers, say
+        raise InputError([document.problem(("rate", "base"), "politique trop grande pour être compilée : "
+                                           "ses paliers s'écrivent en conditions imbriquées trop profondément",
+                                           "quelques paliers suffisent : regroupez-les")]) from None
     return policy
 
 
@@ -207,13 +212,13 @@ class _Builder:
         is_date = isinstance(value, str)
         if is_date != (item["unit"] == "date"):
             self._problem(("parameters", key, "value"), "une date a l'unité « date », et seulement une date")
-        parsed: int | Decimal | date = parse_date(value) if is_date else value
+        parsed: int | Decimal | date = parse_date(value) if is_date else value + 0  # -0 is zero
         return Parameter(key, item["label"], parsed, item["unit"], item["clause"],
                          item.get("interpretation"))
 
     def _rounding(self) -> Rounding:
         rounding = self.data["rounding"]
-        quantum = Decimal(rounding["quantum"]) + 0
+        quantum = Decimal(rounding["quantum"]).normalize()  # 0.010 rounds to the cent, 1.0 to the euro
         if quantum not in _QUANTA:
             self._problem(("rounding", "quantum"), f"pas d'arrondi {quantum} non admis : 0.01, 0.1 ou 1",
                           "un arrondi se fait au centime (0.01), à la dizaine de centimes (0.1) ou à l'euro (1)")
@@ -284,8 +289,9 @@ class _Builder:
                                    self._at(facts.Stage.REQUESTED), Type.NUMBER)
         return Expenses(
             kinds,
-            FundedPeriod(self._text(("expenses", "funded_period", "label")), period["months"], period["applies_to"],
-                         period.get("clause", clause), self._interpretation(("expenses", "funded_period"), period)),
+            FundedPeriod(self._text(("expenses", "funded_period", "label")), int(period["months"]),  # 12.0 is 12
+                         period["applies_to"], period.get("clause", clause),
+                         self._interpretation(("expenses", "funded_period"), period)),
             Formula(self._text(("expenses", "eligible_deployment", "label")), formula or _placeholder(),
                     formula_item.get("clause", clause),
                     self._interpretation(("expenses", "eligible_deployment"), formula_item)),

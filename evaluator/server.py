@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, TypeVar
+from functools import cache, lru_cache
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -42,12 +42,11 @@ from evaluator.docs import build as build_document
 from evaluator.docs import to_html as document_html
 from evaluator.documents import Document, json_line_document, load_document
 from evaluator.policy import Policy
-from evaluator.problems import InputError, JsonPath, Problem
+from evaluator.problems import InputError, Problem
 from evaluator.service import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
 from evaluator.validation import validate
 
 log = logging.getLogger("guichet.server")
-T = TypeVar("T")
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
@@ -101,42 +100,7 @@ def read_json(raw: bytes) -> Any:
     except InputError as error:
         raise Refusal(400, "le corps de la requête n'est pas un JSON valide",
                       [_located(problem, text) for problem in error.problems]) from None
-    if _SURROGATE_ESCAPE.search(text):
-        try:
-            where = _lone_surrogate(data, ())
-        except RecursionError:
-            raise Refusal(400, "le corps de la requête n'est pas un JSON valide",
-                          [Problem(REQUEST, "JSON trop imbriqué")]) from None
-        if where is not None:
-            raise Refusal(400, "le corps de la requête contient un texte qui n'est pas de l'Unicode valide", [Problem(
-                REQUEST, "texte invalide : une séquence « \\uD800 » à « \\uDFFF » seule, sans l'autre moitié "
-                "de la paire", path=where, hint="une séquence \\uD8xx doit être suivie de sa seconde moitié \\uDCxx")])
     return data
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-"""A JSON escape of half a surrogate pair: JSON lets one stand alone, Unicode text does not."""
-
-
-def _lone_surrogate(value: Any, path: JsonPath) -> JsonPath | None:
-    """The path of the first text of ``value`` that holds half a surrogate pair (of its object, for
-    a key)."""
-    if isinstance(value, str):
-        return path if _HALF_PAIR.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = path if _HALF_PAIR.search(key) else _lone_surrogate(item, (*path, key))
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _lone_surrogate(item, (*path, index))
-            if found is not None:
-                return found
-    return None
-
-
-_HALF_PAIR = re.compile("[\ud800-\udfff]")
 
 
 def _located(problem: Problem, text: str) -> Problem:
@@ -190,8 +154,6 @@ class Service:
         self.live = live
         self.decision_log = decision_log
         self.limits = limits or Limits()
-        self._policy_json: dict[str, bytes] = {}
-        self._policy_html: dict[str, str] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -286,14 +248,7 @@ class Service:
 
     def _version(self, request: Request, current: PolicySet) -> str | None:
         version = request.query_params.get("version")
-        if version is None:
-            return None
-        if version not in current.registry.files:
-            known = ", ".join(p.version for p in current.versions)
-            raise Refusal(422, f"version « {version} » inconnue", [Problem(
-                "version", f"version « {version} » inconnue ; versions : {known}",
-                hint="GET /v1/policies liste les versions")])
-        return version
+        return None if version is None else _named(current, version, 422).version
 
     # Policies
 
@@ -312,30 +267,15 @@ class Service:
     async def policy(self, request: Request) -> Response:
         current = self._current()
         policy = self._policy(request, current)
-        body = self._policy_json.get(policy.sha256)
-        if body is None:
-            document = load_document(current.sources[policy.version], f"{policy.version}.yaml")
-            validate(document, "policy")  # gives back the text of a value the schema wants as text
-            body = _remember(self._policy_json, policy.sha256, jsontext.dumps(document.data))
-        return Response(body, 200, None, JSON_TYPE)
+        return Response(_policy_json(current.sources[policy.version], f"{policy.version}.yaml"), 200, None,
+                        JSON_TYPE)
 
     async def policy_document(self, request: Request) -> Response:
         current = self._current()
-        policy = self._policy(request, current)
-        text = self._policy_html.get(policy.sha256)
-        if text is None:
-            text = _remember(self._policy_html, policy.sha256, document_html(
-                build_document(policy), f"{policy.title} — version {policy.version}"))
-        return HTMLResponse(text)
+        return HTMLResponse(_policy_html(self._policy(request, current)))
 
     def _policy(self, request: Request, current: PolicySet) -> Policy:
-        version = str(request.path_params["version"])
-        for policy in current.versions:
-            if policy.version == version:
-                return policy
-        known = ", ".join(p.version for p in current.versions)
-        raise Refusal(404, f"version « {version} » inconnue", [Problem(
-            "version", f"version « {version} » inconnue ; versions : {known}")])
+        return _named(current, str(request.path_params["version"]), 404)
 
     # Service
 
@@ -357,32 +297,40 @@ class Service:
         return Response(orjson.dumps(body), 200 if current is not None else 503, None, JSON_TYPE)
 
     async def openapi(self, request: Request) -> Response:
-        return Response(_OPENAPI(), 200, None, JSON_TYPE)
+        return Response(_openapi_json(), 200, None, JSON_TYPE)
 
 
-def _openapi_bytes() -> Callable[[], bytes]:
-    cached: list[bytes] = []
-
-    def get() -> bytes:
-        if not cached:
-            cached.append(orjson.dumps(openapi.document()))
-        return cached[0]
-    return get
-
-
-_OPENAPI = _openapi_bytes()
+@cache
+def _openapi_json() -> bytes:
+    return orjson.dumps(openapi.document())
 
 
 CACHED_VERSIONS = 16
+"""Versions whose JSON and HTML are kept (by content: versions edited again and again, drafts, do
+not pile up)."""
 
 
-def _remember(cache: dict[str, T], key: str, value: T) -> T:
-    """Keep ``value`` under the content hash of the version it renders; versions edited again and
-    again (drafts) do not pile up."""
-    if len(cache) >= CACHED_VERSIONS:
-        cache.clear()
-    cache[key] = value
-    return value
+@lru_cache(maxsize=CACHED_VERSIONS)
+def _policy_json(raw: bytes, name: str) -> bytes:
+    document = load_document(raw, name)
+    validate(document, "policy")  # gives back the text of a value the schema wants as text
+    return jsontext.dumps(document.data)
+
+
+@lru_cache(maxsize=CACHED_VERSIONS)
+def _policy_html(policy: Policy) -> str:
+    return document_html(build_document(policy), f"{policy.title} — version {policy.version}")
+
+
+def _named(current: PolicySet, version: str, status: int) -> Policy:
+    """The version a request names; refused with ``status`` when the set has none of that name."""
+    try:
+        return current.registry.version(version)
+    except InputError:
+        known = ", ".join(p.version for p in current.versions)
+        raise Refusal(status, f"version « {version} » inconnue", [Problem(
+            "version", f"version « {version} » inconnue ; versions : {known}",
+            hint="GET /v1/policies liste les versions")]) from None
 
 
 def _decide(current: PolicySet, data: Any, version: str | None) -> Decision:

@@ -97,11 +97,10 @@ def read_files(directory: Path) -> Files:
     return found
 
 
-def _load_set(directory: Path, generation: int, files: Files | None = None) -> PolicySet:
-    """Load and check the set of ``directory``, and make sure that it is the set of one state of the
-    directory: its files must not change while they are read. Raises ``InputError`` for an invalid
-    set, ``_Changed`` when the files changed meanwhile."""
-    before = read_files(directory) if files is None else files
+def _load_set(directory: Path, generation: int, before: Files) -> PolicySet:
+    """Load and check the set of ``directory``, read as ``before``, and make sure that it is the set
+    of one state of the directory: its files must not change while they are read. Raises
+    ``InputError`` for an invalid set, ``_Changed`` when the files changed meanwhile."""
     registry = Registry.from_directory(directory)
     after = read_files(directory)
     if after != before:
@@ -191,22 +190,19 @@ class LiveRegistry:
     def _reload(self, files: Files | None = None) -> ReloadFailure | None:
         now = datetime.now(UTC)
         for _ in range(LOAD_ATTEMPTS):
-            seen = read_files(self._directory) if files is None else files
+            seen = self._seen = read_files(self._directory) if files is None else files
             files = None
             try:
                 loaded = _load_set(self._directory, self._generation + 1, seen)
             except _Changed:
                 continue
             except InputError as error:
-                self._seen = seen
                 return self._refuse(ReloadFailure(now, error.problems))
             except Exception:
                 log.exception("erreur interne au chargement des politiques de %s", self._directory)
-                self._seen = seen
                 return self._refuse(ReloadFailure(now, (Problem(
                     str(self._directory), "erreur interne au chargement des politiques",
                     hint="voir le journal du service"),)))
-            self._seen = seen
             self._generation = loaded.generation
             self._state = _State(loaded, None)
             log.info("politiques chargées de %s : versions %s (génération %d)", self._directory,

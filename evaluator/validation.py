@@ -214,10 +214,7 @@ def format_plan(root: dict[str, Any]) -> tuple[tuple[FormatPath, str], ...]:
             return
         reference = node.get("$ref")
         if isinstance(reference, str) and reference not in refs:
-            target: Any = root
-            for part in reference.removeprefix("#/").split("/"):
-                target = target[part]
-            visit(target, path, refs | {reference})
+            visit(_pointed(reference, root), path, refs | {reference})
         if "format" in node:
             if node["format"] not in _FORMAT_CHECKS:
                 raise ValueError(f"format {node['format']!r} sans vérification rapide")
@@ -397,10 +394,8 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any],
         return document.problem(path, f"« {value} » n'est pas un {what} fini", hint)
     if keyword == "type":
         message = f"{_describe(value)} là où {_expected_type(error.validator_value)} est attendu"
-        if error.validator_value == "integer" and isinstance(value, Decimal):
+        if error.validator_value == "integer" and isinstance(value, Decimal):  # (12.0 is an integer)
             message = f"{_show(value)} n'est pas un nombre entier"
-            if value == value.to_integral_value():
-                message += " : écrivez-le sans décimale ni exposant"
         return document.problem(path, message, hint)
     if keyword in ("enum", "const"):
         allowed = error.validator_value if keyword == "enum" else [error.validator_value]
@@ -451,10 +446,16 @@ def _resolve_ref(subschema: dict[str, Any], root: dict[str, Any]) -> dict[str, A
     ref = subschema.get("$ref")
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return subschema
-    target: Any = root
-    for part in ref[2:].split("/"):
-        target = target[part]
+    target = _pointed(ref, root)
     return _resolve_ref(target, root) if isinstance(target, dict) else subschema
+
+
+def _pointed(reference: str, root: dict[str, Any]) -> Any:
+    """What a local ``$ref`` (``#/$defs/date``) points to in ``root``."""
+    target: Any = root
+    for part in reference.removeprefix("#/").split("/"):
+        target = target[part]
+    return target
 
 
 def _describe(value: object) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator import Registry, batch
+from evaluator import InputError, Registry, batch
 from evaluator.batch import Block, Tally, blocks, run
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -153,23 +153,26 @@ def _flag_only(descriptor: int) -> bool:
     return True
 
 
+@pytest.mark.parametrize(("failure", "reported"), [(OSError(errno.ENOSPC, "No space left on device"), errno.ENOSPC),
+                                                  (MemoryError(), errno.EIO)])
 def test_a_write_that_fails_stops_the_batch_with_its_error(registry: Registry, portfolio: bytes, monkeypatch,
-                                                           tmp_path: Path):
+                                                           tmp_path: Path, failure: BaseException, reported: int):
     """A block is written by its worker's writing thread while the worker decides the next: a write
-    that fails (a full disk) stops the batch with its error, and no worker waits for ever."""
+    that fails (a full disk, or anything else) stops the batch with its error, and no worker waits
+    for ever."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
     real = os.pwritev
     calls = []
 
-    def full(descriptor: int, pieces, offset: int) -> int:
+    def failing(descriptor: int, pieces, offset: int) -> int:
         calls.append(offset)
         if len(calls) > 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise failure
         return real(descriptor, pieces, offset)
 
-    monkeypatch.setattr(os, "pwritev", full)
+    monkeypatch.setattr(os, "pwritev", failing)
     error = _raised_by_two_workers(registry, portfolio, tmp_path / "decisions.jsonl")
-    assert isinstance(error, OSError) and error.errno == errno.ENOSPC
+    assert isinstance(error, OSError) and error.errno == reported
 
 
 def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch):
@@ -246,11 +249,32 @@ def test_an_amount_is_read_as_written_whatever_the_lines_before(registry: Regist
 
 def test_blocks_end_at_line_ends_and_count_lines():
     data = b"a\nbb\n\nccc\ndddd"
-    cut = list(blocks(io.BytesIO(data), size=3))
+    cut = list(blocks(io.BytesIO(data), "lot.jsonl", size=3))
     assert b"".join(block.data for block in cut) == data
     assert all(block.data.endswith(b"\n") for block in cut[:-1])
     assert [block.first_line for block in cut] == [1 + block_lines for block_lines in _lines_before(cut)]
     assert cut[0] == Block(1, b"a\n")
+
+
+def test_a_long_line_read_in_many_pieces_is_one_block():
+    data = b"x" * 50 + b"\nyy\n" + b"z" * 30
+    cut = list(blocks(io.BytesIO(data), "lot.jsonl", size=4))
+    assert cut == [Block(1, b"x" * 50 + b"\n"), Block(2, b"yy\n"), Block(3, b"z" * 30)]
+
+
+def test_an_input_that_cannot_be_read_is_bad_input(registry: Registry):
+    """A read error is the input's (not the output's), named by its source."""
+    class Unreadable(io.RawIOBase):
+        def readinto(self, buffer) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+        def readable(self) -> bool:
+            return True
+
+    with pytest.raises(InputError) as raised:
+        run(registry, io.BufferedReader(Unreadable()), io.BytesIO(), "lot.jsonl")
+    assert [problem.message for problem in raised.value.problems] == ["lecture impossible : Input/output error"]
+    assert raised.value.problems[0].source == "lot.jsonl"
 
 
 def _lines_before(cut: list[Block]) -> list[int]:

@@ -150,3 +150,32 @@ def test_a_rounding_step_is_a_power_of_ten(policy_text):
     problems = _problems(policy_text, ("  quantum: 0.01\n", "  quantum: 0.05\n"))
     assert problems[0].message == "pas d'arrondi 0.05 non admis : 0.01, 0.1 ou 1"
     assert problems[0].path == ("rounding", "quantum")
+
+
+def test_an_integer_written_with_a_decimal_point_is_that_integer(policy_text):
+    """JSON Schema counts ``12.0`` as an integer: the model reads it as the ``int`` 12."""
+    policy = load_policy(policy_text.replace("    months: 12\n", "    months: 12.0\n", 1).encode(), "douze.yaml")
+    assert policy.expenses.funded_period.months == 12
+    assert type(policy.expenses.funded_period.months) is int
+
+
+@pytest.mark.parametrize(("written", "step"), [("0.010", "0.01"), ("1.0", "1"), ("0.10", "0.1")])
+def test_a_rounding_step_is_the_step_it_is_worth_however_written(policy_text, written: str, step: str):
+    policy = load_policy(policy_text.replace("  quantum: 0.01\n", f"  quantum: {written}\n", 1).encode(), "pas.yaml")
+    assert str(policy.rounding.quantum) == step
+
+
+def test_a_parameter_written_minus_zero_is_zero(policy_text):
+    text = policy_text.replace("    value: 0.10\n    unit: fraction", "    value: -0.00\n    unit: fraction", 1)
+    assert str(load_policy(text.encode(), "zero.yaml").constants["applicant_min_share"]) == "0.00"
+
+
+def test_a_policy_too_large_to_compile_is_bad_input(policy_text):
+    """Tiers are written as one chain of conditions: thousands of them are refused, located, not a
+    traceback."""
+    tiers = "".join(f"    palier_{n}:\n      label: Palier {n}\n      when: licence_count >= {n}\n      rate: 0.30\n"
+                    for n in range(4000, 0, -1))
+    text = policy_text.replace("  base:\n", "  base:\n" + tiers, 1)
+    problems = _problems(text)
+    assert [p.path for p in problems] == [("rate", "base")]
+    assert "trop grande pour être compilée" in problems[0].message
