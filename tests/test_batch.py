@@ -175,11 +175,22 @@ def test_a_write_that_fails_stops_the_batch_with_its_error(registry: Registry, p
     assert isinstance(error, OSError) and error.errno == reported
 
 
-def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch):
-    """A pipe takes a part of a large write only: the rest is written after it, nothing is lost."""
+def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch,
+                                                    tmp_path: Path):
+    """A pipe may take a part of a write only (here, a third of its first piece): the rest is
+    written after it, nothing is lost."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 60_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    shorts = tmp_path / "short-writes"
+
+    def short(descriptor: int, pieces) -> int:  # in the workers
+        with shorts.open("a") as noted:
+            noted.write("short\n")
+        first = bytes(pieces[0])
+        return os.write(descriptor, first[:max(1, len(first) // 3)])
+
+    monkeypatch.setattr(os, "writev", short)
     read, write = os.pipe()
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(_read_all(read)), daemon=True)
@@ -188,6 +199,31 @@ def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfoli
         run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
     reader.join(timeout=60)
     assert received == [alone.getvalue()]
+    assert len(shorts.read_text().splitlines()) > 1
+
+
+def test_workers_writing_to_a_file_write_every_byte_of_a_short_write(registry: Registry, portfolio: bytes,
+                                                                      monkeypatch, tmp_path: Path):
+    """A file written at places (through the cache: it does not start at a page boundary) may take
+    part of a write only: the rest is written at its place after it."""
+    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    alone = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    shorts = tmp_path / "short-writes"
+
+    def short(descriptor: int, pieces, offset: int) -> int:  # in the workers' writing threads
+        with shorts.open("a") as noted:
+            noted.write("short\n")
+        first = bytes(pieces[0])
+        return os.pwrite(descriptor, first[:max(1, len(first) // 3)], offset)
+
+    monkeypatch.setattr(os, "pwritev", short)
+    target = tmp_path / "decisions.jsonl"
+    with target.open("wb") as output:
+        output.write(b"#")
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+    assert target.read_bytes() == b"#" + alone.getvalue()
+    assert len(shorts.read_text().splitlines()) > 1
 
 
 def _read_all(descriptor: int) -> bytes:

@@ -57,14 +57,16 @@ def test_the_fast_check_accepts_nothing_the_detailed_one_refuses(application: di
 
 def test_the_two_agree_on_the_corpus_and_the_examples():
     root = Path(__file__).resolve().parent
-    files = [*sorted((root / "bad-inputs" / "applications").glob("*.json")),
-             *sorted((root.parent / "examples").glob("*"))]
+    files = [*sorted((root / "bad-inputs" / "applications").glob("*")), *sorted((root.parent / "examples").glob("*"))]
+    compared = 0
     for path in files:
         try:
             document = load_document(path.read_bytes(), str(path))
         except InputError:
             continue
         assert accepts("application")(document.data) == _detailed_accepts(document.data), path
+        compared += 1
+    assert compared >= 50
 
 
 def test_the_format_plan_names_every_format_of_the_application():
@@ -114,7 +116,7 @@ def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, app
     if data.draw(st.booleans()):
         line = line.replace('"siren":', '"siren":"000000000","siren":', 1)
     if data.draw(st.booleans()):
-        line = line.replace("é", "\\u00e9", 1)
+        line = line.replace("É", "\\u00c9", 1)  # the editor is always "Éditeur"
     raw = (line + data.draw(st.sampled_from(["", "\n", "\r\n"]))).encode()
     assert _read(registry, lambda: accepted_line(raw, "lot.jsonl", 7)) == \
         _read(registry, lambda: checked_document(json_line_document(line, "lot.jsonl", 7))), line
