@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +21,10 @@ from typing import IO
 import click
 
 from evaluator import french
-from evaluator.application import build_application, checked_document, read_application, submission_date
+from evaluator.application import application_schema, build_application
 from evaluator.authoring import new_draft, publish
-from evaluator.batch import Tally
+from evaluator.batch import Failed as BatchFailed
+from evaluator.batch import Interrupted, Tally
 from evaluator.batch import run as run_batch
 from evaluator.cases import Summary, collect, load_cases, results_document, run_case, select
 from evaluator.coverage import coverage as rule_coverage
@@ -36,7 +38,7 @@ from evaluator.docs import to_html as document_html
 from evaluator.docs import to_markdown as document_markdown
 from evaluator.documents import Document, json_lines, load_document
 from evaluator.engine import evaluate as decide
-from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, Stage
+from evaluator.facts import LEVELS, STAGE_WORDS, Stage
 from evaluator.impact import assess as assess_impact
 from evaluator.impact import to_text as impact_text
 from evaluator.junit import render_junit
@@ -46,7 +48,6 @@ from evaluator.policy_loader import load_policy_file
 from evaluator.problems import InputError, Problem, raise_if_any
 from evaluator.registry import Registry
 from evaluator.report import render_text
-from evaluator.resources import policies_dir
 from evaluator.resources import schema as bundled_schema
 from evaluator.selection import compile_selection
 
@@ -104,7 +105,7 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
     """Évalue une demande (fichier YAML ou JSON, « - » pour l'entrée standard)."""
     with _bad_input():
         raw, source = _read(application)
-        document = read_application(raw, source)
+        document = load_document(raw, source)
         if policy_file:
             policy = load_policy_file(Path(policy_file))
             decision = decide(policy, build_application(document, policy))
@@ -124,28 +125,72 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
 def batch(applications: str, output: str, workers: int | None, policy_version: str | None,
           policy_dir: str | None) -> None:
     """Évalue un fichier JSON Lines de demandes (« - » pour l'entrée standard) : une décision JSON
-    par ligne, dans l'ordre des lignes, en flux (mémoire constante).
+    par ligne, dans l'ordre des lignes, en flux (mémoire constante) ; chacune donne le numéro de sa
+    ligne (« line »).
 
     Une ligne invalide donne un enregistrement d'erreur qui la nomme ; le lot continue, et la
-    commande se termine avec le code 2."""
+    commande se termine avec le code 2. Interrompu (Ctrl-C : code 130 ; SIGTERM : 143) ou arrêté
+    par une erreur, le lot laisse une sortie faite des réponses aux premières lignes, entières, et
+    dit jusqu'où il est allé."""
     with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
         source = "<entrée standard>" if applications == "-" else applications
         stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
         target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
-        progress = _progress() if sys.stderr.isatty() else None
+        shown = _progress() if sys.stderr.isatty() else None
+        written = Tally()
+
+        def progress(tally: Tally) -> None:
+            nonlocal written
+            written = tally
+            if shown is not None:
+                shown(tally)
+
         try:
             tally = run_batch(registry, stream, target, source, version=policy_version,
                               workers=workers or os.cpu_count() or 1, progress=progress)
-            target.flush()
-        except OSError as error:  # a full disk, a closed pipe: what was decided cannot be written
-            raise InputError([Problem(output if output != "-" else "<sortie standard>",
-                                      f"écriture impossible : {error.strerror}")]) from None
-        if progress is not None:
+        except (KeyboardInterrupt, OSError, InputError, BatchFailed) as error:
+            if shown is not None:
+                click.echo(err=True)
+            sys.exit(_batch_stopped(error, written, output))
+        if shown is not None:
             click.echo(err=True)
     if tally.refused:
         click.echo(f"{tally.refused} ligne(s) invalide(s) sur {source}.", err=True)
         sys.exit(BAD_INPUT)
+
+
+def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
+    """Say why a batch stopped and how far it went (its output holds the whole records of the lines
+    before, nothing after); the exit code."""
+    if isinstance(error, KeyboardInterrupt):
+        number = error.signal if isinstance(error, Interrupted) else signal.SIGINT
+        how, code = f"interrompu ({'Ctrl-C' if number == signal.SIGINT else 'SIGTERM'})", 128 + number
+    elif isinstance(error, InputError):
+        for problem in error.problems:
+            click.echo(problem.render(), err=True)
+        how, code = "arrêté", BAD_INPUT
+    elif isinstance(error, OSError):  # a full disk, a closed pipe: what was decided cannot be written
+        where = output if output != "-" else "<sortie standard>"
+        click.echo(Problem(where, f"écriture impossible : {error.strerror}").render(), err=True)
+        how, code = "arrêté", BAD_INPUT
+    else:
+        click.echo(f"un processus de calcul a échoué : {error}", err=True)
+        how, code = "arrêté", 1
+    lines = written.lines
+    done = (f"{_count(lines, 'ligne traitée', 'lignes traitées')} ({_count(written.decided, 'décision', 'décisions')}, "
+            f"{_count(written.refused, 'refusée', 'refusées')}) ; la sortie contient les décisions des lignes 1 à "
+            f"{_number(lines)}" if lines else "aucune ligne traitée ; la sortie est vide")
+    click.echo(f"guichet batch {how} : {done}.", err=True)
+    return code
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{_number(number)} {one if number <= 1 else many}"
+
+
+def _number(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
 
 
 def _open(path: str, mode: str) -> IO[bytes]:
@@ -204,9 +249,8 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
                 click.echo(f"{source} : {len(load_cases(Path(name)))} cas valides.")
             else:
                 registry = registry or _registry(policy_dir)
-                checked = checked_document(document)
-                policy = registry.in_force(submission_date(checked))
-                build_application(checked, policy)
+                policy = registry.governing(document)
+                build_application(document, registry.checked(policy))
                 click.echo(f"{source} : demande valide (politique {policy.version}).")
         except InputError as error:
             problems.extend(error.problems)
@@ -309,21 +353,27 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
 
 
 @main.command()
-def facts() -> None:
-    """Liste les faits qu'une expression de politique peut lire, et quand ils sont connus."""
-    stages = {Stage.INPUT: "donnés par la demande", Stage.ENTITIES: "après l'examen des bénéficiaires",
-              Stage.REQUESTED: "après le classement des dépenses", Stage.ELIGIBLE: "après le plafond du déploiement",
-              Stage.MUTUALISATION: "après la mutualisation"}
-    for stage, title in stages.items():
-        click.echo(f"Faits {title} :")
-        for fact in APPLICATION_FACTS.values():
+@click.option("--version", "version", default=None, help="La version dont lister les faits (par défaut : la dernière).")
+@policy_dir_option
+def facts(version: str | None, policy_dir: str | None) -> None:
+    """Liste les faits qu'une expression de la politique peut lire, et quand ils sont connus."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = registry.version(version) if version else registry.versions[-1]
+    table = chosen.facts
+    click.echo(f"Faits de la version {chosen.version} ({chosen.origin}) :")
+    for stage in Stage:
+        click.echo(f"Faits connus dès {STAGE_WORDS[stage]} :")
+        for fact in table.application.values():
             if fact.stage == stage:
                 optional = ", facultatif" if fact.optional else ""
                 click.echo(f"  {fact.name:<34} {fact.type.value}{optional} — {fact.label}")
-    click.echo("Faits d'une entité (conditions des catégories de bénéficiaires) :")
-    for fact in ENTITY_FACTS.values():
-        click.echo(f"  {fact.name:<34} {fact.type.value} — {fact.label}")
-    click.echo(f"Politiques livrées : {policies_dir()}")
+    for level, title in zip(LEVELS[2:], ("d'une entité (catégories de bénéficiaires, agrégats)",
+                                         "d'une ligne de dépenses (agrégats)", "d'une pièce (agrégats)"), strict=True):
+        click.echo(f"Faits {title} :")
+        for fact in table.items(level).values():
+            optional = ", facultatif" if fact.optional else ""
+            click.echo(f"  {fact.name:<34} {fact.type.value}{optional} — {fact.label}")
 
 
 @main.group()
@@ -367,9 +417,18 @@ def policy_publish(version: str, policy_dir: str | None) -> None:
 
 @main.command()
 @click.argument("name", type=click.Choice(["policy", "application", "decision", "case"]))
-def schema(name: str) -> None:
-    """Affiche un schéma JSON : policy, application, decision ou case."""
-    click.echo(json.dumps(bundled_schema(name), ensure_ascii=False, indent=2))
+@click.option("--version", "version", default=None,
+              help="Pour « application » : le schéma des demandes de cette version (par défaut : la dernière).")
+@policy_dir_option
+def schema(name: str, version: str | None, policy_dir: str | None) -> None:
+    """Affiche un schéma JSON : policy, application (celui d'une version), decision ou case."""
+    if name != "application":
+        click.echo(json.dumps(bundled_schema(name), ensure_ascii=False, indent=2))
+        return
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = registry.version(version) if version else registry.versions[-1]
+    click.echo(json.dumps(application_schema(chosen.facts), ensure_ascii=False, indent=2))
 
 
 @main.command()

@@ -3,7 +3,7 @@
 Writes ``count`` seeded random applications as JSON Lines in a temporary directory, runs
 ``guichet batch`` on them in a subprocess (validation included, decisions written to a file), then
 prints the time, the throughput, the largest resident memory of any of its processes, and checks
-that there is one output line per input line, in order.
+that there is one output line per input line, in order, each naming its line.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def main() -> None:
             for number, line in enumerate(decisions):
                 lines += 1
                 if number % 100_000 == 0:
-                    assert json.loads(line)["reference"] == f"BENCH-{number:07d}", "output out of order"
+                    record = json.loads(line)
+                    assert record["reference"] == f"BENCH-{number:07d}", "output out of order"
+                    assert record["line"] == number + 1, "line numbers out of step"
         assert lines == arguments.count, (lines, arguments.count)
         print(f"guichet batch --workers {arguments.workers}: {elapsed:.1f} s, "
               f"{arguments.count / elapsed:,.0f} applications/s, peak memory {peak:,.0f} MB per process, "

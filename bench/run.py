@@ -27,7 +27,7 @@ from baseline import toy_rule  # noqa: E402
 from generate import applications, toy_applications  # noqa: E402
 
 from evaluator import Registry  # noqa: E402
-from evaluator.application import Application, build_application, checked_document, mapping_document  # noqa: E402
+from evaluator.application import Application, build_application, mapping_document  # noqa: E402
 from evaluator.engine import evaluate  # noqa: E402
 from evaluator.policy import Policy  # noqa: E402
 from evaluator.policy_loader import load_policy_file  # noqa: E402
@@ -63,7 +63,7 @@ def measure(name: str, function: Callable[[Any], object], items: Sequence[Any], 
 
 
 def built(policy: Policy, data: Sequence[dict[str, Any]]) -> list[Application]:
-    return [build_application(checked_document(mapping_document(item)), policy) for item in data]
+    return [build_application(mapping_document(item), policy) for item in data]
 
 
 def aggregated(application: Application) -> tuple[Decimal, Decimal, bool, int, bool, bool]:
@@ -72,7 +72,8 @@ def aggregated(application: Application) -> tuple[Decimal, Decimal, bool, int, b
     deployment = sum((line.amount for line in application.expenses if line.kind == "deployment"), Decimal(0))
     mutualised = sum(1 for e in application.co_beneficiaries if e.licences > 0) >= 3
     licences = application.applicant.licences + sum(e.licences for e in application.co_beneficiaries)
-    return licence, deployment, mutualised, licences, application.applicant.overseas, application.frugal_ai
+    return (licence, deployment, mutualised, licences, application.applicant.facts["overseas"],
+            application.facts["frugal_ai"])
 
 
 def scenario_full(count: int, repeats: int) -> None:

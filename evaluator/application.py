@@ -1,61 +1,49 @@
-"""The application model, and reading one from a document (YAML, JSON or a decoded mapping).
+"""The application model, the application schema of a policy version, and reading an application
+from a document (YAML, JSON or a decoded mapping).
 
-Reading is in two steps: ``read_application`` checks the document against the application schema
-(policy-independent); ``build_application`` then checks what only the policy can tell (expense and
-document kinds it knows) and what the schema cannot (distinct SIRENs, expense lines for a known
-entity), and returns the frozen model.
+Every application has the same structure (``schemas/application.schema.json``): a submission date,
+an applicant and co-beneficiaries (each with a SIREN, a name, a category and licences), a solution
+(its name and editor), expense lines (a kind, an amount, the entity served) and documents (a kind,
+signatories). Everything else it carries is declared by the version that decides it, in its
+``facts`` section: the version's application schema is the structure with those fields added where
+they sit, and a field the version does not declare is refused.
+
+Reading is in two steps: ``load_document`` (or ``accepted_line``, ``mapping_document``) parses;
+``build_application`` checks the document against the version's schema and what the schema cannot
+tell (kinds the policy knows, distinct SIRENs, expense lines for a known entity), and returns the
+frozen model.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from evaluator.documents import (
-    Document,
-    canonical_json_line,
-    json_line_document,
-    load_document,
-    lone_surrogates,
-    text_line,
-)
-from evaluator.policy import Policy
+from evaluator.documents import Document, canonical_json_line, json_line_document, lone_surrogates, text_line
+from evaluator.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Stage
 from evaluator.problems import InputError, JsonPath
-from evaluator.validation import accepts, decimal_of, parse_date, parse_money, validate
+from evaluator.resources import schema
+from evaluator.validation import ELSEWHERE, decimal_of, parse_date, parse_money, validate
+
+if TYPE_CHECKING:
+    from evaluator.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)
 class Entity:
+    """The applicant or a co-beneficiary; ``facts`` holds what an expression about the entity reads
+    (its SIREN, name, category, licences and the entity fields the version declares)."""
+
     name: str
     siren: str
     category: str
     licences: int
-    overseas: bool
-    action_coeur_de_ville: bool
-    qpv_population_share: Decimal
-    non_economic_activity: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Solution:
-    name: str
-    editor: str
-    kind: str
-    editor_country: str
-    hosting_countries: tuple[str, ...]
-    processing_countries: tuple[str, ...]
-    model_provider_country: str | None
-    auditability_commitment: bool
-    extra_eu_transfer: str
-    eu_law_applicable: bool
-    extra_eu_jurisdiction: bool
-    reversibility: bool
-    ai_act_compliant: bool
+    facts: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +51,16 @@ class ExpenseLine:
     index: int
     kind: str
     amount: Decimal
-    months: int | None
     entity: str
     label: str | None
+    facts: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class SuppliedDocument:
     kind: str
     signed_by: tuple[str, ...]
+    facts: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,42 +69,74 @@ class Application:
     submitted_on: date
     applicant: Entity
     co_beneficiaries: tuple[Entity, ...]
-    solution: Solution
     expenses: tuple[ExpenseLine, ...]
-    frugal_ai: bool
-    public_procurement_compliant: bool | None
-    purchase_date: date | None
     documents: tuple[SuppliedDocument, ...]
-    facts: Mapping[str, Any] = field(repr=False, compare=False)
-    """The input facts of the application (``evaluator.facts``, stage INPUT), by name."""
+    facts: Mapping[str, Any]
+    """The facts of the application known as it is read (stage INPUT), by name."""
 
 
-Model = TypeVar("Model")
+# -- the schema of a version --------------------------------------------------------------------
+
+_PLACES: Mapping[Level, JsonPath] = {
+    "application": (), "solution": ("properties", "solution"), "entity": ("$defs", "entity"),
+    "expense": ("properties", "expenses", "items"), "document": ("properties", "documents", "items")}
+"""Where each level's object stands in the application schema."""
+
+_TYPES: Mapping[FieldType, dict[str, Any]] = {
+    "boolean": {"type": "boolean"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "share": {"$ref": "#/$defs/share"}, "money": {"$ref": "#/$defs/money"}, "date": {"$ref": "#/$defs/date"},
+    "text": {"type": "string", "minLength": 1, "maxLength": 300}, "country": {"$ref": "#/$defs/country"},
+    "countries": {"$ref": "#/$defs/countries"}}
 
 
-def constructor(cls: type[Model]) -> Callable[..., Model]:
-    """``cls(*values)`` made faster, for a frozen dataclass with slots: each field set by its slot's
-    own setter, where the dataclass ``__init__`` goes through ``object.__setattr__`` (twice as long;
-    an application's 15 objects or so are built for each one decided). The object is the same."""
-    names = [item.name for item in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls,
-                                 **{f"set_{name}": getattr(cls, name).__set__ for name in names}}
-    exec("\n".join([f"def make({', '.join(names)}):", "    self = new(cls)",
-                    *(f"    set_{name}(self, {name})" for name in names), "    return self"]), namespace)
-    make: Callable[..., Model] = namespace["make"]
-    return make
+def application_schema(table: FactTable, elsewhere: Mapping[tuple[Level, str], str] | None = None) -> dict[str, Any]:
+    """The application schema of a version whose facts are ``table``: the structure every
+    application has, with the fields the version declares. ``elsewhere`` says, for a key the version
+    does not declare at a level, which other versions do (said with the key when it is refused)."""
+    root = copy.deepcopy(schema("application"))
+    for item in table.fields:
+        place = _pointed(root, _PLACES[item.level])
+        place["properties"][item.key] = _field_schema(item)
+        if item.required:
+            place["required"] = [*place.get("required", []), item.key]
+    for (level, key), versions in (elsewhere or {}).items():
+        _pointed(root, _PLACES[level]).setdefault(ELSEWHERE, {})[key] = versions
+    return root
 
 
-_new_entity = constructor(Entity)
-_new_solution = constructor(Solution)
-_new_expense_line = constructor(ExpenseLine)
-_new_document = constructor(SuppliedDocument)
-_new_application = constructor(Application)
+def _field_schema(item: Field) -> dict[str, Any]:
+    described: dict[str, Any] = {**_TYPES[item.type], "description": item.label}
+    if item.values is not None:
+        described = {"enum": list(item.values), "description": item.label}
+    for bound in ("minimum", "maximum"):
+        if getattr(item, bound) is not None:
+            described[bound] = getattr(item, bound)
+    if item.optional:
+        return {"oneOf": [{key: value for key, value in described.items() if key != "description"},
+                          {"type": "null"}], "description": item.label}
+    if item.default is not None:
+        described["default"] = _json(item.default)
+    return described
 
 
-def read_application(raw: bytes, source: str) -> Document:
-    """Parse and schema-check an application file; raises ``InputError`` with every problem."""
-    return checked_document(load_document(raw, source))
+def _json(value: Any) -> Any:
+    """A default as JSON writes it (the schema is a JSON document)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _pointed(root: dict[str, Any], path: JsonPath) -> dict[str, Any]:
+    node: Any = root
+    for part in path:
+        node = node[part]
+    assert isinstance(node, dict), "the levels of the application schema are objects"
+    return node
+
+
+# -- reading ------------------------------------------------------------------------------------
 
 
 def mapping_document(application: Mapping[str, Any], source: str = "<demande>") -> Document:
@@ -137,119 +158,136 @@ def _decimals(value: Any) -> Any:
 
 
 def accepted_line(raw: bytes, source: str, number: int) -> Document | None:
-    """A line of a JSON Lines file (its bytes), read and checked against the application schema: at
-    once when it is canonical JSON (``canonical_json_line``) that the fast check accepts; otherwise
-    as ``json_lines`` reads it, by ``json_line_document`` and the detailed validation, whose problems
-    name the line (``None`` for a blank line). The documents read either way give the same
-    application (``tests/test_validation_paths.py``)."""
+    """A line of a JSON Lines file (its bytes), parsed: at once when it is canonical JSON
+    (``canonical_json_line``); otherwise as ``json_lines`` reads it, by ``json_line_document``,
+    whose problems name the line (``None`` for a blank line). The documents read either way give the
+    same application (``tests/test_validation_paths.py``)."""
     data = canonical_json_line(raw.removesuffix(b"\n"))
-    if data is not None and accepts("application")(data):
-        return Document(source, data, [], {(): (number, 1)})
+    if data is not None:
+        return Document(source, data, [], {(): (number, 1)},
+                        detailed=lambda: json_line_document(text_line(raw, number) or "", source, number))
     line = text_line(raw, number)
-    return None if line is None else checked_document(json_line_document(line, source, number))
+    return None if line is None else json_line_document(line, source, number)
 
 
-def checked_document(document: Document) -> Document:
-    problems = validate(document, "application")
-    if problems:
-        raise InputError(problems)
-    return document
+def submission_date(document: Document) -> date | None:
+    """The application's submission date, or ``None`` when it does not give a valid one (its
+    version's schema then says what is wrong)."""
+    data = document.data
+    submitted = data.get("submitted_on") if isinstance(data, dict) else None
+    try:
+        return parse_date(submitted) if isinstance(submitted, str) else None
+    except ValueError:
+        return None
 
 
-def submission_date(document: Document) -> date:
-    return parse_date(document.data["submitted_on"])
+_CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
+    "integer": int, "number": decimal_of, "share": decimal_of, "money": parse_money, "date": parse_date,
+    "countries": tuple}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How a version reads the fields it declares at each level: for each, its name, its key, how
+    its value is converted and its value when absent."""
+
+    fields: Mapping[Level, tuple[tuple[str, str, Callable[[Any], Any] | None, Any], ...]]
+    input_aggregates: tuple[Aggregate, ...]
+
+    @classmethod
+    def of(cls, table: FactTable) -> Reader:
+        return cls({level: tuple((item.name, item.key, _CONVERT.get(item.type), item.default)
+                                 for item in table.at(level)) for level in _PLACES},
+                   tuple(a for a in table.aggregates if a.fact().stage is Stage.INPUT))
+
+    def read(self, level: Level, item: Mapping[str, Any], into: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        for name, key, convert, default in self.fields[level]:
+            value = item.get(key)
+            into[prefix + name] = default if value is None else value if convert is None else convert(value)
+        return into
 
 
 def build_application(document: Document, policy: Policy) -> Application:
-    """The application model, after the checks that depend on ``policy``."""
+    """The application model under ``policy``, after its checks: ``InputError`` with every problem."""
+    check = policy.application_check
+    if document.problems or not check.accepts(document.data):
+        document = document.detailed() if document.detailed is not None else document
+        problems = validate(document, check)
+        if problems:
+            raise InputError(problems)
     data = document.data
-    applicant = _entity(data["applicant"])
-    co_beneficiaries = tuple(_entity(item) for item in data.get("co_beneficiaries", []))
-    solution = _solution(data["solution"])
-    documents = tuple(_new_document(item["kind"], tuple(item.get("signed_by", [])))
+    reader = policy.reader
+    applicant = _entity(reader, data["applicant"])
+    co_beneficiaries = tuple(_entity(reader, item) for item in data.get("co_beneficiaries", []))
+    documents = tuple(SuppliedDocument(item["kind"], tuple(item.get("signed_by", [])),
+                                       reader.read("document", item, {"kind": item["kind"],
+                                                                      "signed_by": tuple(item.get("signed_by", []))}))
                       for item in data.get("documents", []))
+    expenses = tuple(_expense(reader, index, item, applicant.siren) for index, item in enumerate(data["expenses"]))
     submitted_on = parse_date(data["submitted_on"])
-    purchase_date = parse_date(data["purchase_date"]) if data.get("purchase_date") else None
-    frugal_ai = data.get("frugal_ai", False)
-    procurement = data.get("public_procurement_compliant")
-    application = _new_application(
-        reference=data.get("reference"),
-        submitted_on=submitted_on,
-        applicant=applicant,
-        co_beneficiaries=co_beneficiaries,
-        solution=solution,
-        expenses=tuple(_expense(index, item, applicant.siren) for index, item in enumerate(data["expenses"])),
-        frugal_ai=frugal_ai,
-        public_procurement_compliant=procurement,
-        purchase_date=purchase_date,
-        documents=documents,
-        facts={
-            "submitted_on": submitted_on,
-            "purchase_date": purchase_date,
-            "frugal_ai": frugal_ai,
-            "public_procurement_compliant": procurement,
-            "solution_kind": solution.kind,
-            "editor_country": solution.editor_country,
-            "hosting_countries": solution.hosting_countries,
-            "processing_countries": solution.processing_countries,
-            "model_provider_country": solution.model_provider_country,
-            "auditability_commitment": solution.auditability_commitment,
-            "extra_eu_transfer": solution.extra_eu_transfer,
-            "eu_law_applicable": solution.eu_law_applicable,
-            "extra_eu_jurisdiction": solution.extra_eu_jurisdiction,
-            "reversibility": solution.reversibility,
-            "ai_act_compliant": solution.ai_act_compliant,
-            "applicant_category": applicant.category,
-            "applicant_licences": applicant.licences,
-            "applicant_overseas": applicant.overseas,
-            "applicant_action_coeur_de_ville": applicant.action_coeur_de_ville,
-            "applicant_qpv_population_share": applicant.qpv_population_share,
-            "applicant_non_economic_activity": applicant.non_economic_activity,
-            "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
-            "co_beneficiary_count": len(co_beneficiaries),
-        },
-    )
+    facts: dict[str, Any] = {
+        "submitted_on": submitted_on,
+        "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
+        "co_beneficiary_count": len(co_beneficiaries),
+    }
+    facts.update((APPLICANT_PREFIX + name, value) for name, value in applicant.facts.items()
+                 if name not in ("siren", "name"))
+    reader.read("application", data, facts)
+    reader.read("solution", data["solution"], facts)
+    application = Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
+                              facts)
+    if reader.input_aggregates:
+        domains = input_domains(application)
+        for aggregate in reader.input_aggregates:
+            facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], policy.constants)
     problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
     if problems:
         raise InputError(problems)
     return application
 
 
-def _entity(item: Mapping[str, Any]) -> Entity:
-    return _new_entity(
-        name=item["name"],
-        siren=item["siren"],
-        category=item["category"],
-        licences=int(item["licences"]),
-        overseas=item.get("overseas", False),
-        action_coeur_de_ville=item.get("action_coeur_de_ville", False),
-        qpv_population_share=decimal_of(item.get("qpv_population_share", 0)),
-        non_economic_activity=item.get("non_economic_activity", False),
-    )
+def input_domains(application: Application) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """What the aggregates known as the application is read range over, by name."""
+    co_beneficiaries = tuple(entity.facts for entity in application.co_beneficiaries)
+    return {"co_beneficiaries": co_beneficiaries, "entities": (application.applicant.facts, *co_beneficiaries),
+            "expenses": tuple(line.facts for line in application.expenses),
+            "documents": tuple(supplied.facts for supplied in application.documents)}
 
 
-def _solution(item: Mapping[str, Any]) -> Solution:
-    return _new_solution(
-        name=item["name"],
-        editor=item["editor"],
-        kind=item["kind"],
-        editor_country=item["editor_country"],
-        hosting_countries=tuple(item["hosting_countries"]),
-        processing_countries=tuple(item["processing_countries"]),
-        model_provider_country=item.get("model_provider_country"),
-        auditability_commitment=item["auditability_commitment"],
-        extra_eu_transfer=item["extra_eu_transfer"],
-        eu_law_applicable=item["eu_law_applicable"],
-        extra_eu_jurisdiction=item["extra_eu_jurisdiction"],
-        reversibility=item["reversibility"],
-        ai_act_compliant=item["ai_act_compliant"],
-    )
+def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], constants: Mapping[str, Any]) -> Any:
+    """An aggregate over ``items`` (the facts of each entity, line or document)."""
+    if aggregate.where is not None:
+        where = aggregate.where.function
+        items = tuple(item for item in items if where({**constants, **item}))
+    operation = aggregate.operation
+    if operation == "count":
+        return len(items)
+    assert aggregate.of is not None, "only a count has no « of »"
+    of = aggregate.of.function
+    values = [of({**constants, **item}) for item in items]
+    if operation == "sum":
+        return sum(values, Decimal(0))
+    if operation in ("min", "max"):
+        return (min if operation == "min" else max)(values, default=Decimal(0))
+    if operation == "any":
+        return any(values)
+    if operation == "all":
+        return all(values)
+    return tuple(sorted(set(values)))
 
 
-def _expense(index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
-    months = item.get("months")
-    return _new_expense_line(index, item["kind"], parse_money(item["amount"]), None if months is None else int(months),
-                             item.get("entity", applicant_siren), item.get("label"))
+def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:
+    licences = int(item["licences"])
+    facts = reader.read("entity", item, {"siren": item["siren"], "name": item["name"], "category": item["category"],
+                                         "licences": licences})
+    return Entity(item["name"], item["siren"], item["category"], licences, facts)
+
+
+def _expense(reader: Reader, index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
+    amount = parse_money(item["amount"])
+    entity = item.get("entity", applicant_siren)
+    facts = reader.read("expense", item, {"kind": item["kind"], "amount": amount, "entity": entity})
+    return ExpenseLine(index, item["kind"], amount, entity, item.get("label"), facts)
 
 
 Issue = tuple[JsonPath, str, str | None]

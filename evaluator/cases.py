@@ -27,14 +27,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.application import checked_document
 from evaluator.coverage import rules
 from evaluator.decision import Decision
 from evaluator.documents import Document, load_document
 from evaluator.problems import InputError, JsonPath, Problem
 from evaluator.registry import Registry
 from evaluator.selection import Selection, fold
-from evaluator.validation import parse_date, validate
+from evaluator.validation import bundled, parse_date, validate
 
 Verdict = Literal["passed", "failed", "error"]
 RESULTS_FORMAT = "1"
@@ -178,7 +177,7 @@ def load_cases(path: Path) -> list[Case]:
     except OSError as error:
         raise InputError([Problem(str(path), f"lecture impossible : {error.strerror}")]) from None
     document = load_document(raw, str(path))
-    problems = validate(document, "case")
+    problems = validate(document, bundled("case"))
     if problems:
         raise InputError(problems)
     problems = list(_case_problems(document))
@@ -233,8 +232,7 @@ def _case_problems(document: Document) -> Iterator[Problem]:
 def run_case(case: Case, registry: Registry) -> CaseResult:
     start = time.perf_counter()
     try:
-        application = checked_document(case.application)
-        decision = registry.decide(application, case.policy_version, case.as_of)
+        decision = registry.decide(case.application, case.policy_version, case.as_of)
     except InputError as error:
         return CaseResult(case, (), None, error.problems, time.perf_counter() - start)
     known = {rule.id for rule in rules(registry.version(decision.policy.version))}

@@ -24,8 +24,8 @@ from evaluator import french
 from evaluator.decision import Decision, Finding
 from evaluator.documents import Document
 from evaluator.engine import CATEGORY_FINDINGS
-from evaluator.facts import APPLICATION_FACTS
-from evaluator.policy import Category, CategoryOutcome, Check, Policy, Status
+from evaluator.findings import Status
+from evaluator.policy import Category, CategoryOutcome, Check, Policy
 from evaluator.problems import InputError, Problem
 
 Observer = Callable[[Sequence[Finding], Decision], frozenset[str]]
@@ -283,7 +283,7 @@ def _checks(policy: Policy, section: str, checks: Iterable[Check]) -> Iterator[R
 
 def _check_observer(check: Check) -> Observer:
     """A criterion not filled in reads an optional fact left empty; otherwise ``pass`` is met."""
-    optional = {name for name in check.test.names if name in APPLICATION_FACTS and APPLICATION_FACTS[name].optional}
+    optional = set(check.optional)
 
     def classify(finding: Finding) -> str:
         if check.on_absent is not None and any(name in optional and value is None for name, value in finding.inputs):

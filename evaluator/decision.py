@@ -8,27 +8,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from itertools import chain
-from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
 
 from evaluator.application import Application, Entity
-from evaluator.facts import ESTABLISHED
-from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, StaticTrace, Status, Tier, Tranche
+from evaluator.findings import Applied, Outcome, Status
+from evaluator.policy import Bonus, CategoryOutcome, Indicator, Policy, Tier, Tranche
 
-Outcome = Literal["pass", "fail", "review", "missing", "info"]
 Role = Literal["applicant", "co_beneficiary"]
 InputValue = str | int | bool | Decimal | date | tuple[str, ...] | None
 
 DECISION_FORMAT = "1"
-Message = str | tuple[Any, ...]
-"""A finding's French message: its text, or the function that writes it followed by its arguments,
-called when the decision is read (most findings of a decision are never read one by one)."""
-Trace = tuple[str, Outcome, str, Message, "Status | None", tuple[str, ...], "str | None"]
-"""A rule applied, as the evaluator records it: rule, outcome, clause, message (rendered when read),
-effect, the names of the facts it read, and the SIREN of the entity it is about, if any."""
 
 
 @dataclass(frozen=True)
@@ -149,18 +140,12 @@ class Decision:
     paid: tuple[tuple[Tranche, Decimal], ...]
     missing_documents: tuple[MissingDocument, ...]
     indicators: tuple[Indicator, ...]
-    trace: tuple[Trace, ...] = field(repr=False, compare=False)
-    established: tuple[Any, ...] = field(repr=False, compare=False)
-    """The values of the facts the evaluation established, in the order of ``facts.ESTABLISHED``."""
+    trace: tuple[Applied, ...] = field(repr=False, compare=False)
+    facts: Mapping[str, Any] = field(repr=False, compare=False)
+    """Every fact of the decision: the policy's parameters and lists, the application's facts and
+    those the evaluation established (never changed once established)."""
     applied: Policy = field(repr=False, compare=False)
     application: Application = field(repr=False, compare=False)
-
-    @cached_property
-    def facts(self) -> Mapping[str, Any]:
-        """Every fact of the decision: the policy's parameters and lists, the application's facts and
-        those the evaluation established."""
-        return {**self.applied.constants, **self.application.facts, **dict(zip(ESTABLISHED, self.established,
-                                                                                  strict=True))}
 
     @cached_property
     def policy(self) -> PolicyReference:
@@ -217,23 +202,16 @@ class Decision:
         """One finding per rule applied, in order, each message rendered and each fact it read with
         its value (the facts of a decision are never changed once established)."""
         facts = self.facts
-        return tuple(
-            Finding(rule, outcome, clause, render(message), effect,
-                    tuple((name, facts[name]) for name in names), entity)
-            for rule, outcome, clause, message, effect, names, entity in self.trace
-        )
+        return tuple(Finding(entry.rule, entry.outcome, entry.clause, entry.text, entry.effect,
+                             tuple((name, facts[name]) for name in entry.inputs), entry.entity)
+                     for entry in self.trace)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (``schemas/decision.schema.json``), built from the decision's data
         directly; the attributes above are the same data, as Python objects."""
-        return self._json_form(shared=False)
-
-    def _json_form(self, shared: bool) -> dict[str, Any]:
-        """The JSON form; with ``shared``, the findings known at load are their policy's own compact
-        JSON, shared by every decision (to serialise compact at once, never to hand out)."""
         applied, application, tier = self.applied, self.application, self.tier
         licence, deployment = self.entity_amounts
-        findings, facts = self._finding_dicts(shared)
+        findings, facts = self._finding_dicts()
         return {
             "format": DECISION_FORMAT,
             "status": self.status,
@@ -258,26 +236,23 @@ class Decision:
             "facts": facts,
             "findings": findings,
             "missing_documents": [missing.to_dict() for missing in self.missing_documents],
-            "obligations": [i.obligation_fragment if shared else {**i.obligation} for i in self.indicators],
+            "obligations": [{"id": i.id, "label": i.label, "frequency": i.frequency, "clause": i.clause}
+                            for i in self.indicators],
         }
 
-    def _finding_dicts(self, shared: bool) -> tuple[list[dict[str, Any] | orjson.Fragment], dict[str, Any]]:
-        """The findings' JSON form, straight from the trace, and the facts they read (each once)."""
-        found: list[dict[str, Any] | orjson.Fragment] = []
-        append = found.append
+    def _finding_dicts(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The findings' JSON form, straight from the trace, and the facts they read (each once, in
+        the order first read)."""
+        found: list[dict[str, Any]] = []
+        read: dict[str, None] = {}
         for entry in self.trace:
-            if entry.__class__ is StaticTrace:
-                append(entry.fragment if shared else {**entry.json, "inputs": list(entry[5])})
-                continue
-            rule, outcome, clause, message, effect, names, entity = entry
-            finding = {"rule": rule, "outcome": outcome, "clause": clause,
-                       "message": render(message),
-                       "effect": effect, "inputs": names if shared else list(names)}
-            if entity is not None:
-                finding["entity"] = entity
-            append(finding)
+            finding = {"rule": entry.rule, "outcome": entry.outcome, "clause": entry.clause, "message": entry.text,
+                       "effect": entry.effect, "inputs": list(entry.inputs)}
+            if entry.entity is not None:
+                finding["entity"] = entry.entity
+            found.append(finding)
+            read.update(dict.fromkeys(entry.inputs))
         facts = self.facts
-        read = dict.fromkeys(chain.from_iterable(map(itemgetter(5), self.trace)))  # in the order first read
         return found, {name: json_value(facts[name]) for name in read}
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -286,20 +261,10 @@ class Decision:
 
     def to_bytes(self, indent: int | None = None) -> bytes:
         """The decision as UTF-8 JSON, compact by default: what a batch writes, one per line."""
-        if indent is None:
-            return orjson.dumps(self._json_form(shared=True))
-        return orjson.dumps(self._json_form(shared=False), option=orjson.OPT_INDENT_2)
+        return orjson.dumps(self.to_dict(), option=0 if indent is None else orjson.OPT_INDENT_2)
 
 
 _ZERO = Decimal(0)
-
-
-def render(message: Message) -> str:
-    """A finding's message as text."""
-    if isinstance(message, str):
-        return message
-    text: str = message[0](*message[1:])
-    return text
 
 
 def money_text(amount: Decimal) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from evaluator import jsontext
-from evaluator.application import build_application, checked_document, mapping_document, submission_date
+from evaluator.application import build_application, mapping_document, submission_date
 from evaluator.decision import Decision, money_text
 from evaluator.documents import json_line_document
 from evaluator.engine import evaluate
@@ -243,11 +243,11 @@ def _changes(registry: Registry, record: dict[str, Any], source: str, same_versi
     requested = record.get("requested_version")
     requested = requested if isinstance(requested, str) else None
     try:
-        document = checked_document(mapping_document(application, source))
+        document = mapping_document(application, source)
         if same_version:  # the very version, chosen the same way (the decision says how it was chosen)
             policy = registry.version(record["policy_version"])
             selected_for = None if requested is not None else submission_date(document)
-            decision = evaluate(policy, build_application(document, policy), selected_for)
+            decision = evaluate(policy, build_application(document, registry.checked(policy)), selected_for)
         else:
             decision = registry.decide(document, requested)
     except InputError as error:

@@ -13,7 +13,8 @@ from decimal import Decimal
 from itertools import combinations
 
 from evaluator import french
-from evaluator.policy import Bonus, Check, Policy, Status
+from evaluator.findings import Status
+from evaluator.policy import Bonus, Check, Policy
 
 Block = tuple[str, object]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -56,6 +56,10 @@ class Document:
     locations: dict[JsonPath, Location] = field(default_factory=dict)
     plain_text: dict[JsonPath, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    detailed: Callable[[], Document] | None = None
+    """How to read the source again in detail, when the data was read at once (a canonical JSON
+    line, whose floats the detailed validation would not take): only for a document a schema's fast
+    check refuses, to name its problems."""
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of ``path``, or of its nearest located ancestor."""

@@ -3,17 +3,13 @@
 The evaluation walks the policy's sections in the order in which their facts become known (window,
 beneficiaries, expenses, mutualisation, rate, sovereignty, conditions, documents, reporting, then
 amounts); each section is a small function that reads the policy's data for it, adds the facts it
-establishes and records one trace entry per rule it applies. Nothing of the cahier des charges — no
-threshold, rate, list or outcome — is written here: it all comes from the policy.
+establishes and records one finding (``findings.Applied``) per rule it applies. Nothing of the
+cahier des charges — no threshold, rate, list, field or outcome — is written here: it all comes
+from the policy. This walk is the only statement of the rules' semantics.
 
 Everything that depends on the policy alone is done when it loads (expressions compiled, static
-messages written); per application, only the application's work. The findings' French messages are
-rendered when the decision is read, not while it is established.
-
-``interpret`` is that walk. ``evaluate`` runs the same evaluation as the code written for the policy
-when it loads (``evaluator.compiled``: loops unrolled, expressions inlined), about twice as fast; the
-walk is its reference, and the test suite checks that both give the same decisions, byte for byte.
-The message functions below are shared by both.
+findings written); per application, only the application's work. The findings' French messages are
+written when the decision is read, not while it is established.
 """
 
 from __future__ import annotations
@@ -26,11 +22,10 @@ from functools import lru_cache
 from typing import Any
 
 from evaluator import french
-from evaluator.application import Application, Entity, ExpenseLine, SuppliedDocument
-from evaluator.decision import Decision, EntityRow, Message, MissingDocument, Outcome, Role, Trace, render
-from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, ESTABLISHED
+from evaluator.application import Application, Entity, ExpenseLine, SuppliedDocument, aggregate_value
+from evaluator.decision import Decision, EntityRow, MissingDocument, Role
+from evaluator.findings import FAILED_OUTCOMES, Applied, Outcome, Status, Wording
 from evaluator.policy import (
-    FAILED_OUTCOMES,
     Bonus,
     CategoryOutcome,
     Ceiling,
@@ -40,7 +35,6 @@ from evaluator.policy import (
     Policy,
     Requirement,
     Rounding,
-    Status,
     Tranche,
     Window,
 )
@@ -80,11 +74,10 @@ class _Work:
     def __init__(self, policy: Policy, application: Application) -> None:
         self.policy = policy
         self.application = application
-        self.facts = {**policy.constants, **application.facts}
-        self.trace: list[Trace] = []
+        self.facts: dict[str, Any] = {**policy.constants, **application.facts}
+        self.trace: list[Applied] = []
         self.find = self.trace.append
-        """Record a rule applied: ``(rule, outcome, clause, message, effect, inputs, entity)`` (see
-        ``decision.Trace``)."""
+        """Record a rule applied."""
         self.missing: list[MissingDocument] = []
         self.entity_rows: list[EntityRow] = []
         self.covered: list[Entity] = []
@@ -101,26 +94,18 @@ class _Work:
 
 
 def evaluate(policy: Policy, application: Application, selected_for: date | None = None) -> Decision:
-    """Decide ``application`` under ``policy``, by the function written for the policy when it
-    loaded (``evaluator.compiled``)."""
-    return policy.decide(application, selected_for)
-
-
-def interpret(policy: Policy, application: Application, selected_for: date | None = None) -> Decision:
-    """Decide ``application`` under ``policy`` by walking the policy's data: the reference that
-    ``evaluate`` is checked against (same decision, byte for byte)."""
+    """Decide ``application`` under ``policy``."""
     work = _Work(policy, application)
     for section in SECTIONS:
         section(work)
     return Decision(work.status, selected_for, work.tier, tuple(work.bonuses), work.final_rate, _amounts(work),
                     tuple(work.entity_rows), (work.entity_licence, work.entity_deployment), tuple(work.paid),
-                    tuple(work.missing), tuple(work.indicators), tuple(work.trace),
-                    tuple(work.facts[name] for name in ESTABLISHED), policy, application)
+                    tuple(work.missing), tuple(work.indicators), tuple(work.trace), work.facts, policy, application)
 
 
 def _entity_facts(policy: Policy, entity: Entity) -> dict[str, Any]:
     """An entity's facts, with the parameters and lists every expression may read."""
-    return {**policy.constants, **{name: getattr(entity, name) for name in ENTITY_FACTS}}
+    return {**policy.constants, **entity.facts}
 
 
 # -- sections -----------------------------------------------------------------------------------
@@ -130,9 +115,8 @@ def _window(work: _Work) -> None:
     window = work.policy.window
     submitted = work.application.submitted_on
     inside = window.opens_on <= submitted <= window.closes_on
-    message = (window_message, window, submitted, inside)
-    work.find(("window", "pass" if inside else "fail", window.clause, message, None if inside else window.on_outside,
-               ("submitted_on",), None))
+    work.find(Applied("window", "pass" if inside else "fail", window.clause, None if inside else window.on_outside,
+                      ("submitted_on",), None, Wording(window_message, (window, submitted, inside))))
 
 
 def window_message(window: Window, submitted: date, inside: bool) -> str:
@@ -146,7 +130,6 @@ def _beneficiaries(work: _Work) -> None:
     application = work.application
     covered = work.covered
     with_licences = licences = 0
-    share = ZERO
     people: list[tuple[Role, Entity]] = [("applicant", application.applicant)]
     people.extend(("co_beneficiary", entity) for entity in application.co_beneficiaries)
     for role, entity in people:
@@ -154,38 +137,41 @@ def _beneficiaries(work: _Work) -> None:
         applicant = role == "applicant"
         is_covered = applicant or outcome != "ineligible"
         finding, effect = CATEGORY_FINDINGS[outcome]
-        text = (entity_message, entity, applicant, outcome, message)
-        work.find((rule, finding, clause, text, effect if is_covered else None, (), entity.siren))
+        work.find(Applied(rule, finding, clause, effect if is_covered else None, (), entity.siren,
+                          Wording(entity_message, (entity, applicant, outcome, message))))
         work.entity_rows.append((role, entity, outcome, is_covered))
         if is_covered:
             covered.append(entity)
             licences += entity.licences
-            share = max(share, entity.qpv_population_share)
             if not applicant and entity.licences > 0:
                 with_licences += 1
     facts = work.facts
     facts["covered_co_beneficiary_count"] = len(covered) - 1
     facts["co_beneficiaries_with_licences"] = with_licences
     facts["licence_count"] = licences
-    facts["max_qpv_population_share"] = share
+    if work.policy.covered_aggregates:
+        domains = {"covered_entities": tuple(entity.facts for entity in covered),
+                   "covered_co_beneficiaries": tuple(entity.facts for entity in covered[1:])}
+        for aggregate in work.policy.covered_aggregates:
+            facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], work.policy.constants)
 
 
-def entity_message(entity: Entity, applicant: bool, outcome: str, message: Message) -> str:
+def entity_message(entity: Entity, applicant: bool, outcome: str, message: str | Wording) -> str:
     who = f"{'Demandeur' if applicant else 'Co-bénéficiaire'} {entity.name} ({entity.siren})"
-    text = render(message)
+    text = str(message)
     if outcome == "ineligible" and not applicant:
         text += " Il est écarté de la demande, avec ses lignes de dépenses."
     return f"{who} : {text}"
 
 
-def classify(policy: Policy, entity: Entity) -> tuple[CategoryOutcome, str, str, Message]:
+def classify(policy: Policy, entity: Entity) -> tuple[CategoryOutcome, str, str, str | Wording]:
     """Outcome, rule id, clause and French message for an entity's category."""
     beneficiaries = policy.beneficiaries
     category = beneficiaries.categories.get(entity.category)
     if category is None:
         unknown = beneficiaries.unknown_category
         return (unknown.outcome, "beneficiaries.unknown_category", unknown.clause,
-                (_unknown_message, entity.category, beneficiaries.categories, unknown.outcome))
+                Wording(_unknown_message, (entity.category, beneficiaries.categories, unknown.outcome)))
     if category.cases:
         facts = _entity_facts(policy, entity)
         for case in category.cases:
@@ -224,17 +210,19 @@ def _expenses(work: _Work) -> None:
         amount = line.amount
         requested += amount
         if line.entity not in covered:
-            find((rule, "fail", kind.clause, (excluded_line_message, line, kind), None, (), line.entity))
+            find(Applied(rule, "fail", kind.clause, None, (), line.entity,
+                         Wording(excluded_line_message, (line, kind))))
             continue
         group = kind.group
         if group == "excluded":
-            find((rule, "fail", kind.clause, (line_message, line, kind, kind.excluded_text), None, (),
-                  line.entity))
+            find(Applied(rule, "fail", kind.clause, None, (), line.entity,
+                         Wording(line_message, (line, kind, kind.excluded_text))))
             continue
-        if group == period.applies_to and line.months is not None and line.months > period.months:
-            amount = work.round(amount * period.months / line.months)
-            prorated = (prorated_message, line, kind, period.months, amount)
-            find(("expenses.funded_period", "info", period.clause, prorated, None, (), line.entity))
+        months = line.facts.get(period.duration)
+        if group == period.applies_to and months is not None and months > period.months:
+            amount = work.round(amount * period.months / months)
+            find(Applied("expenses.funded_period", "info", period.clause, None, (), line.entity,
+                         Wording(prorated_message, (line, kind, months, period.months, amount))))
         if group == "licence":
             licence_requested += line.amount
             eligible_licence += amount
@@ -242,8 +230,8 @@ def _expenses(work: _Work) -> None:
         else:
             deployment_requested += amount
             deployment_by_entity[line.entity] = deployment_by_entity.get(line.entity, ZERO) + amount
-        find((rule, "pass", kind.clause, (line_message, line, kind, kind.eligible_text), None, (),
-              line.entity))
+        find(Applied(rule, "pass", kind.clause, None, (), line.entity,
+                     Wording(line_message, (line, kind, kind.eligible_text))))
     facts = work.facts
     facts["requested_total"] = requested
     facts["licence_requested"] = licence_requested
@@ -261,8 +249,8 @@ def line_message(line: ExpenseLine, kind: ExpenseKind, text: str) -> str:
     return f"Ligne {line.index + 1} ({kind.label}, {french.euros(line.amount)}) : {text}"
 
 
-def prorated_message(line: ExpenseLine, kind: ExpenseKind, months: int, amount: Decimal) -> str:
-    return line_message(line, kind, f"couvre {line.months} mois, retenue pour {months} mois, soit "
+def prorated_message(line: ExpenseLine, kind: ExpenseKind, covered: int, months: int, amount: Decimal) -> str:
+    return line_message(line, kind, f"couvre {covered} mois, retenue pour {months} mois, soit "
                                      f"{french.euros(amount)}.")
 
 
@@ -273,8 +261,8 @@ def _deployment_cap(work: _Work, deployment_by_entity: dict[str, Decimal]) -> No
     # bounded before rounding: whatever the formula gives, the result lies between 0 and the request
     eligible = work.round(min(max(ZERO, Decimal(formula.expression.function(facts))), requested))
     capped = eligible < requested
-    work.find(("expenses.eligible_deployment", "info" if capped else "pass", formula.clause,
-               (cap_message, formula.label, eligible, requested), None, formula.expression.inputs, None))
+    work.find(Applied("expenses.eligible_deployment", "info" if capped else "pass", formula.clause, None,
+                      formula.expression.inputs, None, Wording(cap_message, (formula.label, eligible, requested))))
     if requested:
         for siren, amount in deployment_by_entity.items():
             work.entity_deployment[siren] = work.round(amount * eligible / requested)
@@ -298,9 +286,9 @@ def _mutualisation(work: _Work) -> None:
     facts = work.facts
     mutualised = facts["mutualised"] = bool(section.mutualised_when.function(facts))
     count = facts["co_beneficiaries_with_licences"]
-    work.find(("mutualisation.mutualised_when", "pass" if mutualised else "info", section.clause,
-               (mutualisation_message, section.label, mutualised, count), None, section.mutualised_when.inputs,
-               None))
+    work.find(Applied("mutualisation.mutualised_when", "pass" if mutualised else "info", section.clause, None,
+                      section.mutualised_when.inputs, None,
+                      Wording(mutualisation_message, (section.label, mutualised, count))))
     _run_checks(work, section.checks)
 
 
@@ -334,8 +322,8 @@ def _rate(work: _Work) -> None:
             find(bonus.when_granted)
     ceiling = rate.ceiling
     work.final_rate = min(total, ceiling.value)
-    find(("rate.ceiling", "info" if total > ceiling.value else "pass", ceiling.clause,
-          (ceiling_message, ceiling, total), None, (), None))
+    find(Applied("rate.ceiling", "info" if total > ceiling.value else "pass", ceiling.clause, None, (), None,
+                 Wording(ceiling_message, (ceiling, total))))
 
 
 def ceiling_message(ceiling: Ceiling, total: Decimal) -> str:
@@ -359,19 +347,20 @@ def _run_checks(work: _Work, checks: tuple[Check, ...]) -> None:
         if check.optional:
             absent = [name for name in check.optional if facts[name] is None]
             if absent and check.on_absent is not None:
+                labels = tuple(work.policy.facts.application[name].label for name in absent)
                 if check.on_absent == "pass":
-                    message = (check_message, check, "sans objet, non renseigné : ", absent, ".")
-                    find((check.rule, "pass", check.clause, message, None, check.test.inputs, None))
+                    message = Wording(check_message, (check, "sans objet, non renseigné : ", labels, "."))
+                    find(Applied(check.rule, "pass", check.clause, None, check.test.inputs, None, message))
                 else:
-                    message = (check_message, check, "à renseigner (", absent, ").")
-                    find((check.rule, FAILED_OUTCOMES[check.on_absent], check.clause, message, check.on_absent,
-                          check.test.inputs, None))
+                    message = Wording(check_message, (check, "à renseigner (", labels, ")."))
+                    find(Applied(check.rule, FAILED_OUTCOMES[check.on_absent], check.clause, check.on_absent,
+                                 check.test.inputs, None, message))
                 continue
         find(check.when_passed if check.test.function(facts) else check.when_failed)
 
 
-def check_message(check: Check, before: str, absent: list[str], after: str) -> str:
-    return f"{check.label} : {before}{', '.join(APPLICATION_FACTS[n].label for n in absent)}{after}"
+def check_message(check: Check, before: str, absent: tuple[str, ...], after: str) -> str:
+    return f"{check.label} : {before}{', '.join(absent)}{after}"
 
 
 def _documents(work: _Work) -> None:
@@ -390,8 +379,8 @@ def _documents(work: _Work) -> None:
         if problem is None:
             work.find(requirement.when_supplied)
             continue
-        work.find((requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
-                   missing_message(requirement.label, problem), requirement.on_missing, (), None))
+        work.find(Applied(requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
+                          requirement.on_missing, (), None, missing_message(requirement.label, problem)))
         work.missing.append(requirement_missing(requirement))
 
 
@@ -434,7 +423,7 @@ def _reporting(work: _Work) -> None:
 
 
 def _status(work: _Work) -> None:
-    work.status = work.policy.statuses.worst({entry[4] for entry in work.trace if entry[4] is not None})
+    work.status = work.policy.statuses.worst({entry.effect for entry in work.trace if entry.effect is not None})
 
 
 SECTIONS: tuple[Callable[[_Work], None], ...] = (
@@ -455,11 +444,11 @@ def _amounts(work: _Work) -> tuple[Decimal, ...]:
     total = grant_licence + grant_deployment
     clause = policy.rate.clause
     if ineligible:
-        work.find(("amounts.grant", "info", clause, NO_GRANT, None, (), None))
+        work.find(Applied("amounts.grant", "info", clause, None, (), None, NO_GRANT))
     else:
-        work.find(("amounts.grant", "info", clause,
-                   (grant_message, policy.rounding, licence, deployment, rate, grant_licence, grant_deployment),
-                   None, (), None))
+        work.find(Applied("amounts.grant", "info", clause, None, (), None,
+                          Wording(grant_message, (policy.rounding, licence, deployment, rate, grant_licence,
+                                                  grant_deployment))))
         _payments(work, total)
     return (facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
             grant_licence, grant_deployment, total)
@@ -479,7 +468,8 @@ def _payments(work: _Work, total: Decimal) -> None:
         amount = total - paid if tranche.share is None else work.round(total * tranche.share)
         paid += amount
         work.paid.append((tranche, amount))
-        work.find((tranche.rule, "info", tranche.clause, (tranche_message, tranche, amount), None, (), None))
+        work.find(Applied(tranche.rule, "info", tranche.clause, None, (), None,
+                          Wording(tranche_message, (tranche, amount))))
 
 
 def tranche_message(tranche: Tranche, amount: Decimal) -> str:

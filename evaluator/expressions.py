@@ -117,10 +117,12 @@ _SYNTAX_HINTS = (
 class ExpressionError(Exception):
     """An expression refused at load; the message is French, the hint optional."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, unknown: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.unknown = unknown
+        """The name read that is not in scope, if that is the fault."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ class _Checker:
             close = difflib.get_close_matches(node.id, list(self.scope), n=1, cutoff=0.7)
             hint = (f"vouliez-vous dire « {close[0]} » ?" if close
                     else "la commande « guichet facts » liste les noms admis")
-            raise ExpressionError(f"nom inconnu : « {node.id} »", hint)
+            raise ExpressionError(f"nom inconnu : « {node.id} »", hint, node.id)
         if symbol.optional and not self.optional_allowed:
             raise ExpressionError(
                 f"« {node.id} » est facultatif dans une demande : cette expression ne peut pas le lire",

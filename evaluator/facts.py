@@ -1,17 +1,27 @@
-"""The facts an expression may read, declared once: name, type, French label, unit and the stage
-of the evaluation from which they are known.
+"""The facts an expression may read: name, type, French label, unit and the stage of the evaluation
+from which each is known.
 
-Input facts come straight from the application; the others are computed by the evaluator as it
-goes (entities covered, then amounts requested, then eligible amounts, then mutualisation). A policy
-expression may only read the facts known at the point where it is evaluated.
+Two kinds of facts:
+- **declared facts**, written in each policy version (its ``facts`` section): the fields an
+  application carries for that version (at the top level, in its solution, in each entity, expense
+  line or document) and the aggregates over entities, expense lines or documents. Nothing of the
+  cahier des charges is named here: a new field is a data edit of a version.
+- **engine facts**, which the evaluation establishes as it goes from the application's structure
+  (entities covered, amounts requested, eligible amounts, mutualisation); each is declared below,
+  with the stage from which it is known.
+
+A policy expression may only read the facts known at the point where it is evaluated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
+from typing import Any, Literal
 
-from evaluator.expressions import Symbol, Type
+from evaluator.expressions import Expression, Symbol, Type
 
 
 class Stage(IntEnum):
@@ -24,8 +34,47 @@ class Stage(IntEnum):
     MUTUALISATION = 4
 
 
+STAGE_WORDS = {Stage.INPUT: "la lecture de la demande", Stage.ENTITIES: "l'examen des bénéficiaires",
+               Stage.REQUESTED: "le relevé des dépenses", Stage.ELIGIBLE: "le plafond du déploiement",
+               Stage.MUTUALISATION: "la mutualisation"}
+"""Each stage, named for a person."""
+
+Level = Literal["application", "solution", "entity", "expense", "document"]
+"""Where a declared field sits in an application: at its top level, in its solution, in each entity
+(the applicant and each co-beneficiary), in each expense line, in each document."""
+LEVELS: tuple[Level, ...] = ("application", "solution", "entity", "expense", "document")
+
+FieldType = Literal["boolean", "integer", "number", "share", "money", "date", "text", "country", "countries"]
+FIELD_TYPES: Mapping[FieldType, Type] = {
+    "boolean": Type.BOOL, "integer": Type.NUMBER, "number": Type.NUMBER, "share": Type.NUMBER,
+    "money": Type.NUMBER, "date": Type.DATE, "text": Type.TEXT, "country": Type.TEXT, "countries": Type.TEXT_LIST}
+"""Each type a declared field may have, and the type expressions see."""
+
+Over = Literal["co_beneficiaries", "entities", "covered_entities", "covered_co_beneficiaries", "expenses",
+               "documents"]
+AGGREGATE_DOMAINS: Mapping[Over, tuple[Level, Stage, str]] = {
+    "co_beneficiaries": ("entity", Stage.INPUT, "co-bénéficiaires déclarés"),
+    "entities": ("entity", Stage.INPUT, "entités de la demande"),
+    "covered_entities": ("entity", Stage.ENTITIES, "entités couvertes"),
+    "covered_co_beneficiaries": ("entity", Stage.ENTITIES, "co-bénéficiaires couverts"),
+    "expenses": ("expense", Stage.INPUT, "lignes de dépenses"),
+    "documents": ("document", Stage.INPUT, "pièces fournies"),
+}
+"""What an aggregate may range over: the level of its items, the stage from which it is known, and
+its name in French."""
+
+Operation = Literal["count", "sum", "min", "max", "any", "all", "distinct"]
+OPERATIONS: Mapping[Operation, tuple[Type | None, Type]] = {
+    "count": (None, Type.NUMBER), "sum": (Type.NUMBER, Type.NUMBER), "min": (Type.NUMBER, Type.NUMBER),
+    "max": (Type.NUMBER, Type.NUMBER), "any": (Type.BOOL, Type.BOOL), "all": (Type.BOOL, Type.BOOL),
+    "distinct": (Type.TEXT, Type.TEXT_LIST)}
+"""Each aggregate operation: the type of its ``of`` expression (none for a count) and of its result."""
+
+
 @dataclass(frozen=True)
 class Fact:
+    """A name an expression may read."""
+
     name: str
     type: Type
     label: str
@@ -37,73 +86,141 @@ class Fact:
         return Symbol(self.type, self.label, self.optional)
 
 
-def _facts(*facts: Fact) -> dict[str, Fact]:
-    return {fact.name: fact for fact in facts}
+@dataclass(frozen=True)
+class Field:
+    """A field an application carries for a policy version, declared in its ``facts.inputs``."""
+
+    name: str
+    """The name expressions read (for an entity field, ``applicant_<name>`` is the applicant's)."""
+    level: Level
+    key: str
+    """The key of the field in the application, at its level."""
+    type: FieldType
+    label: str
+    optional: bool
+    default: Any
+    """The value when the field is absent (``None`` for an optional field without default)."""
+    required: bool
+    values: tuple[str, ...] | None
+    minimum: Any
+    maximum: Any
+    unit: str | None
+
+    def fact(self) -> Fact:
+        return Fact(self.name, FIELD_TYPES[self.type], self.label, self.unit, self.optional)
 
 
-B, N, D, T, L = Type.BOOL, Type.NUMBER, Type.DATE, Type.TEXT, Type.TEXT_LIST
+@dataclass(frozen=True)
+class Aggregate:
+    """A fact computed over the entities, expense lines or documents of an application, declared in
+    a version's ``facts.aggregates``."""
 
-APPLICATION_FACTS = _facts(
-    Fact("submitted_on", D, "date de dépôt de la demande", "date"),
-    Fact("purchase_date", D, "date d'achat", "date", optional=True),
-    Fact("frugal_ai", B, "démarche d'IA frugale déclarée"),
-    Fact("public_procurement_compliant", B, "achat conforme au Code de la commande publique", optional=True),
-    Fact("solution_kind", T, "nature de la solution (general_purpose ou business_solution)"),
-    Fact("editor_country", T, "pays du siège de l'éditeur"),
-    Fact("hosting_countries", L, "pays d'hébergement des données"),
-    Fact("processing_countries", L, "pays de traitement des données"),
-    Fact("model_provider_country", T, "pays du fournisseur du modèle", optional=True),
-    Fact("auditability_commitment", B, "engagement contractuel d'auditabilité"),
-    Fact("extra_eu_transfer", T, "transfert de données hors UE (none, with_explicit_consent, without_consent)"),
-    Fact("eu_law_applicable", B, "droit européen applicable à la solution"),
-    Fact("extra_eu_jurisdiction", B, "éditeur soumis à une juridiction extra-UE"),
-    Fact("reversibility", B, "réversibilité garantie"),
-    Fact("ai_act_compliant", B, "conformité au règlement européen sur l'IA"),
-    Fact("applicant_category", T, "catégorie du demandeur"),
-    Fact("applicant_licences", N, "licences du demandeur", "licences"),
-    Fact("applicant_overseas", B, "demandeur situé en outre-mer"),
-    Fact("applicant_action_coeur_de_ville", B, "demandeur bénéficiaire d'Action Cœur de Ville"),
-    Fact("applicant_qpv_population_share", N, "part de la population du demandeur en QPV", "fraction"),
-    Fact("applicant_non_economic_activity", B, "activité du demandeur qualifiée de non économique"),
-    Fact("document_kinds", L, "natures des pièces fournies"),
-    Fact("co_beneficiary_count", N, "co-bénéficiaires déclarés", "entities"),
-    Fact("covered_co_beneficiary_count", N, "co-bénéficiaires couverts", "entities", stage=Stage.ENTITIES),
-    Fact("co_beneficiaries_with_licences", N, "co-bénéficiaires couverts ayant au moins une licence",
+    name: str
+    label: str
+    over: Over
+    operation: Operation
+    of: Expression | None
+    where: Expression | None
+    unit: str | None
+
+    def fact(self) -> Fact:
+        return Fact(self.name, OPERATIONS[self.operation][1], self.label, self.unit,
+                    stage=AGGREGATE_DOMAINS[self.over][1])
+
+
+ENTITY_CORE = (
+    Fact("siren", Type.TEXT, "SIREN de l'entité"),
+    Fact("name", Type.TEXT, "nom de l'entité"),
+    Fact("category", Type.TEXT, "catégorie de l'entité"),
+    Fact("licences", Type.NUMBER, "licences de l'entité", "licences"),
+)
+"""What every entity has, whatever the version: its identity, category and licences."""
+EXPENSE_CORE = (
+    Fact("kind", Type.TEXT, "nature de la dépense"),
+    Fact("amount", Type.NUMBER, "montant de la ligne", "euros"),
+    Fact("entity", Type.TEXT, "SIREN de l'entité servie par la ligne"),
+)
+DOCUMENT_CORE = (
+    Fact("kind", Type.TEXT, "nature de la pièce"),
+    Fact("signed_by", Type.TEXT_LIST, "SIREN des signataires de la pièce"),
+)
+ITEM_CORE: Mapping[Level, tuple[Fact, ...]] = {"entity": ENTITY_CORE, "expense": EXPENSE_CORE,
+                                               "document": DOCUMENT_CORE}
+
+APPLICANT_PREFIX = "applicant_"
+"""An entity fact ``x`` is the applicant's as ``applicant_x``, at the level of the application."""
+
+ENGINE_FACTS = (
+    Fact("submitted_on", Type.DATE, "date de dépôt de la demande", "date"),
+    Fact("document_kinds", Type.TEXT_LIST, "natures des pièces fournies"),
+    Fact("co_beneficiary_count", Type.NUMBER, "co-bénéficiaires déclarés", "entities"),
+    Fact("covered_co_beneficiary_count", Type.NUMBER, "co-bénéficiaires couverts", "entities", stage=Stage.ENTITIES),
+    Fact("co_beneficiaries_with_licences", Type.NUMBER, "co-bénéficiaires couverts ayant au moins une licence",
          "entities", stage=Stage.ENTITIES),
-    Fact("licence_count", N, "licences des entités couvertes", "licences", stage=Stage.ENTITIES),
-    Fact("max_qpv_population_share", N, "plus forte part de population en QPV parmi les entités couvertes",
-         "fraction", stage=Stage.ENTITIES),
-    Fact("requested_total", N, "montant total demandé", "euros", stage=Stage.REQUESTED),
-    Fact("licence_requested", N, "licences demandées (avant prorata)", "euros", stage=Stage.REQUESTED),
-    Fact("deployment_requested", N, "déploiement demandé par les entités couvertes", "euros",
+    Fact("licence_count", Type.NUMBER, "licences des entités couvertes", "licences", stage=Stage.ENTITIES),
+    Fact("requested_total", Type.NUMBER, "montant total demandé", "euros", stage=Stage.REQUESTED),
+    Fact("licence_requested", Type.NUMBER, "licences demandées (avant prorata)", "euros", stage=Stage.REQUESTED),
+    Fact("deployment_requested", Type.NUMBER, "déploiement demandé par les entités couvertes", "euros",
          stage=Stage.REQUESTED),
-    Fact("eligible_licence", N, "licences éligibles", "euros", stage=Stage.REQUESTED),
-    Fact("eligible_deployment", N, "déploiement éligible", "euros", stage=Stage.ELIGIBLE),
-    Fact("eligible_total", N, "total des dépenses éligibles", "euros", stage=Stage.ELIGIBLE),
-    Fact("excluded_total", N, "dépenses non retenues", "euros", stage=Stage.ELIGIBLE),
-    Fact("applicant_eligible_total", N, "dépenses éligibles du demandeur", "euros", stage=Stage.ELIGIBLE),
-    Fact("mutualised", B, "demande mutualisée", stage=Stage.MUTUALISATION),
+    Fact("eligible_licence", Type.NUMBER, "licences éligibles", "euros", stage=Stage.REQUESTED),
+    Fact("eligible_deployment", Type.NUMBER, "déploiement éligible", "euros", stage=Stage.ELIGIBLE),
+    Fact("eligible_total", Type.NUMBER, "total des dépenses éligibles", "euros", stage=Stage.ELIGIBLE),
+    Fact("excluded_total", Type.NUMBER, "dépenses non retenues", "euros", stage=Stage.ELIGIBLE),
+    Fact("applicant_eligible_total", Type.NUMBER, "dépenses éligibles du demandeur", "euros", stage=Stage.ELIGIBLE),
+    Fact("mutualised", Type.BOOL, "demande mutualisée", stage=Stage.MUTUALISATION),
 )
-
-ENTITY_FACTS = _facts(
-    Fact("category", T, "catégorie de l'entité"),
-    Fact("licences", N, "licences de l'entité", "licences"),
-    Fact("overseas", B, "entité située en outre-mer"),
-    Fact("action_coeur_de_ville", B, "entité bénéficiaire d'Action Cœur de Ville"),
-    Fact("qpv_population_share", N, "part de la population de l'entité en QPV", "fraction"),
-    Fact("non_economic_activity", B, "activité qualifiée de non économique"),
-)
+"""The facts the engine reads from an application's structure or establishes as it evaluates it,
+whatever the version (they name no field of the cahier des charges: the entities, their licences,
+the expense lines and documents are the structure every application has)."""
 
 
-ESTABLISHED = tuple(name for name, fact in APPLICATION_FACTS.items() if fact.stage is not Stage.INPUT)
-"""The facts the evaluation establishes, in the order a decision holds their values."""
-OPTIONAL_FACTS = frozenset(name for name, fact in APPLICATION_FACTS.items() if fact.optional)
+@dataclass(frozen=True)
+class FactTable:
+    """Every fact of a policy version: the engine's, its declared fields and aggregates."""
 
+    fields: tuple[Field, ...]
+    aggregates: tuple[Aggregate, ...]
+    clause: str
+    interpretation: str | None
 
-def known_at(stage: Stage) -> dict[str, Symbol]:
-    """The application facts an expression evaluated at ``stage`` may read."""
-    return {name: fact.symbol() for name, fact in APPLICATION_FACTS.items() if fact.stage <= stage}
+    @cached_property
+    def application(self) -> dict[str, Fact]:
+        """The facts of the application level, in order: the engine's, then the declared fields
+        (an entity's as the applicant's), then the aggregates."""
+        found = {fact.name: fact for fact in ENGINE_FACTS}
+        for core in ENTITY_CORE[2:]:
+            name = APPLICANT_PREFIX + core.name
+            found[name] = Fact(name, core.type, f"{core.label} (demandeur)", core.unit)
+        for item in self.fields:
+            fact = item.fact()
+            if item.level == "entity":
+                name = APPLICANT_PREFIX + item.name
+                found[name] = Fact(name, fact.type, f"{fact.label} (demandeur)", fact.unit, fact.optional)
+            elif item.level in ("application", "solution"):
+                found[item.name] = fact
+        found.update((aggregate.name, aggregate.fact()) for aggregate in self.aggregates)
+        return found
 
+    def items(self, level: Level) -> dict[str, Fact]:
+        """The facts of each entity, expense line or document: the core ones and the declared."""
+        return {**{fact.name: fact for fact in ITEM_CORE[level]},
+                **{item.name: item.fact() for item in self.fields if item.level == level}}
 
-def entity_scope() -> dict[str, Symbol]:
-    return {name: fact.symbol() for name, fact in ENTITY_FACTS.items()}
+    def known_at(self, stage: Stage) -> dict[str, Symbol]:
+        """The application facts an expression evaluated at ``stage`` may read."""
+        return {name: fact.symbol() for name, fact in self.application.items() if fact.stage <= stage}
+
+    def stage_of(self, name: str) -> Stage | None:
+        fact = self.application.get(name)
+        return None if fact is None else fact.stage
+
+    def scope(self, level: Level) -> dict[str, Symbol]:
+        """What an expression about one entity, expense line or document may read."""
+        return {name: fact.symbol() for name, fact in self.items(level).items()}
+
+    @cached_property
+    def optional(self) -> frozenset[str]:
+        return frozenset(name for name, fact in self.application.items() if fact.optional)
+
+    def at(self, level: Level) -> tuple[Field, ...]:
+        return tuple(item for item in self.fields if item.level == level)

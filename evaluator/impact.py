@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from evaluator import french
-from evaluator.application import build_application, checked_document
+from evaluator.application import build_application
 from evaluator.decision import Decision, money_text
 from evaluator.documents import json_line_document
 from evaluator.engine import evaluate
@@ -127,7 +127,7 @@ def assess(old: Policy, new: Policy, lines: Iterable[tuple[int, str]], source: s
     outcomes = []
     for number, line in lines:
         try:
-            document = checked_document(json_line_document(line, source, number))
+            document = json_line_document(line, source, number)
             before = evaluate(old, build_application(document, old))
             after = evaluate(new, build_application(document, new))
         except InputError as error:

@@ -1,23 +1,34 @@
 """The OpenAPI 3.1 document of the HTTP service (``evaluator.server``).
 
-The bodies are described by the project's own JSON Schemas (``schemas/``), taken as they are: each
-schema becomes a component, its ``$defs`` become components beside it (``Application.entity``) and
-its internal references are pointed at them. Nothing is written twice, so the document cannot drift
-from what ``guichet validate`` checks.
+The bodies are described by the project's own JSON Schemas, taken as they are: each schema becomes a
+component, its ``$defs`` become components beside it (``Application.entity``) and its internal
+references are pointed at them. ``Decision`` and ``Policy`` are the bundled schemas of ``schemas/``;
+``Application`` is the application schema of the version the document describes (the newest of the
+registry served: the structure of ``schemas/application.schema.json`` with the fields the version
+declares in its ``facts`` section). Nothing is written twice, so the document cannot drift from what
+the service checks. The request examples are the example applications of ``examples/``, those the
+version described accepts.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evaluator.resources import schema
+from evaluator.documents import load_document
+from evaluator.resources import examples_dir, schema
+
+if TYPE_CHECKING:
+    from evaluator.policy import Policy
 
 _POLICY = schema("policy")["properties"]
 """The policy schema's properties: a version's status and number are those it defines."""
 
-_BUNDLED = {"Application": "application", "Decision": "decision", "Policy": "policy"}
+_BUNDLED = {"Decision": "decision", "Policy": "policy"}
 _DEFS = "#/$defs/"
 JSON = "application/json"
 
@@ -26,9 +37,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _components_of(name: str, short: str) -> dict[str, Any]:
-    """A bundled schema as components: itself under ``name``, each of its ``$defs`` as ``name.def``."""
-    document = copy.deepcopy(schema(short))
+def _components_of(name: str, root: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON Schema as components: itself under ``name``, each of its ``$defs`` as ``name.def``."""
+    document = copy.deepcopy(dict(root))
     for key in ("$schema", "$id"):
         document.pop(key, None)
     definitions: dict[str, Any] = document.pop("$defs", {})
@@ -156,43 +167,63 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
-EXAMPLE_APPLICATION: dict[str, Any] = {
-    "reference": "DEM-2026-0001",
-    "submitted_on": "2026-07-01",
-    "applicant": {"name": "Commune de Saint-Exemple", "siren": "217500016", "category": "commune", "licences": 120},
-    "solution": {"name": "Assistant documentaire", "editor": "Éditeur Souverain SAS", "kind": "general_purpose",
-                 "editor_country": "FR", "hosting_countries": ["FR"], "processing_countries": ["FR"],
-                 "model_provider_country": "FR", "auditability_commitment": True, "extra_eu_transfer": "none",
-                 "eu_law_applicable": True, "extra_eu_jurisdiction": False, "reversibility": True,
-                 "ai_act_compliant": True},
-    "expenses": [{"kind": "licence", "amount": "14400.00", "months": 12, "label": "120 licences pour un an"},
-                 {"kind": "training", "amount": "3000.00", "label": "Formation des agents"},
-                 {"kind": "hardware", "amount": "2500.00", "label": "Postes de travail"}],
-    "public_procurement_compliant": True,
-    "documents": [{"kind": "quote"}, {"kind": "sovereignty_sheet"}, {"kind": "editor_attestation"}],
+_EXAMPLE_FILES = {
+    "commune": ("commune-simple.yaml", "Une commune seule : éligible"),
+    "outre-mer": ("outre-mer-incomplete.json", "Une commune d'outre-mer, une pièce manquante : incomplet"),
 }
-"""The application of ``examples/commune-simple.yaml``: eligible under version 1.0."""
+"""The request examples: a name, the file of ``examples/`` and its summary."""
 
-EXAMPLE_INCOMPLETE: dict[str, Any] = {
-    "reference": "DEM-2026-0003",
-    "submitted_on": "2026-06-10",
-    "applicant": {"name": "Commune de Sainte-Exemple (La Réunion)", "siren": "219740115", "category": "commune",
-                  "licences": 60, "overseas": True},
-    "solution": {"name": "Assistant d'accueil", "editor": "Éditeur Souverain SAS", "kind": "general_purpose",
-                 "editor_country": "FR", "hosting_countries": ["FR"], "processing_countries": ["FR"],
-                 "auditability_commitment": True, "extra_eu_transfer": "none", "eu_law_applicable": True,
-                 "extra_eu_jurisdiction": False, "reversibility": True, "ai_act_compliant": True},
-    "expenses": [{"kind": "licence", "amount": "10800.00", "months": 36, "label": "Abonnement de trois ans"},
-                 {"kind": "configuration", "amount": "1500.00"}],
-    "public_procurement_compliant": True,
-    "documents": [{"kind": "quote"}, {"kind": "sovereignty_sheet"}],
-}
-"""The application of ``examples/outre-mer-incomplete.json``: a document is missing."""
 
-_EXAMPLES = {
-    "commune": {"summary": "Une commune seule : éligible", "value": EXAMPLE_APPLICATION},
-    "outre-mer": {"summary": "Une commune d'outre-mer, une pièce manquante : incomplet", "value": EXAMPLE_INCOMPLETE},
-}
+@cache
+def example(name: str) -> dict[str, Any]:
+    """The application of an example file of ``examples/`` (``commune-simple.yaml``), as JSON data."""
+    path = examples_dir() / name
+    data = _json_ready(load_document(path.read_bytes(), str(path)).data)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} : une demande est un objet")
+    return data
+
+
+def _json_ready(value: Any, numbers_only: bool = False) -> Any:
+    """``value`` as plain JSON data: a decimal (the YAML loader's number with a fraction, or a very
+    long integer; a version's bounds and defaults) becomes the integer or the float it is exactly,
+    else its text (a float that comes nearest with ``numbers_only``, where a schema wants a number);
+    dates are already texts (the loader keeps them as written)."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        number = float(value)
+        return number if numbers_only or Decimal(repr(number)) == value else format(value, "f")
+    if isinstance(value, dict):
+        return {key: _json_ready(item, numbers_only) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item, numbers_only) for item in value]
+    return value
+
+
+def _examples(described: Policy | None) -> dict[str, dict[str, Any]]:
+    """The example applications the version described accepts (all of them when none is)."""
+    found = {}
+    for name, (file, summary) in _EXAMPLE_FILES.items():
+        value = example(file)
+        if described is None or described.application_check.validator.is_valid(value):
+            found[name] = {"summary": summary, "value": copy.deepcopy(value)}
+    return found
+
+
+def _application(described: Policy | None) -> dict[str, Any]:
+    """The components of the application schema of the version described, or of the structure every
+    application has when no version is loaded."""
+    if described is None:
+        root = copy.deepcopy(schema("application"))
+        root["description"] = ("Aucune version de la politique n'est chargée : la structure de toute demande, sans "
+                               "les informations que chaque version déclare.")
+    else:
+        root = _json_ready(described.application_schema, numbers_only=True)
+        root["description"] = (f"Demande selon la version {described.version} de la politique ; "
+                               "GET /v1/policies/{version} donne les autres.")
+    return _components_of("Application", root)
+
 
 _VERSION_QUERY = {
     "name": "version", "in": "query", "required": False,
@@ -214,12 +245,17 @@ _BODY_ERRORS = {
 }
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI document, built from the bundled schemas."""
-    components: dict[str, Any] = {}
+def document(described: Policy | None) -> dict[str, Any]:
+    """The OpenAPI document, its ``Application`` the application schema of ``described`` (the newest
+    version of the registry served; ``None`` when the service has none loaded: the structure every
+    application has)."""
+    components: dict[str, Any] = _application(described)
     for name, short in _BUNDLED.items():
-        components.update(_components_of(name, short))
+        components.update(_components_of(name, schema(short)))
     components.update(copy.deepcopy(_OWN))
+    examples = _examples(described)
+    single = {"examples": examples} if examples else {}
+    batch = {"example": [item["value"] for item in examples.values()]} if examples else {}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -235,8 +271,7 @@ def document() -> dict[str, Any]:
                 "operationId": "decide",
                 "summary": "Décider une demande",
                 "parameters": [_VERSION_QUERY],
-                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("Application"),
-                                                                     "examples": _EXAMPLES}}},
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("Application"), **single}}},
                 "responses": {"200": _json(_ref("Decision"), "La décision.", _DECISION_ID), **_BODY_ERRORS},
             }},
             "/v1/decisions:batch": {"post": {
@@ -249,7 +284,7 @@ def document() -> dict[str, Any]:
                     "type": "array",
                     "description": "Des demandes (schéma Application), chacune vérifiée à part : une demande invalide "
                                    "ne fait pas refuser le lot, elle reçoit un BatchError à son rang.",
-                    "items": {}}, "example": [EXAMPLE_APPLICATION, EXAMPLE_INCOMPLETE]}}},
+                    "items": {}}, **batch}}},
                 "responses": {"200": _json({"type": "array",
                                             "items": {"anyOf": [_ref("Decision"), _ref("BatchError")]}},
                                            "Les décisions et les erreurs, dans l'ordre du lot."),

@@ -11,44 +11,24 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import orjson
-
+from evaluator.application import Reader
 from evaluator.expressions import Expression
-from evaluator.facts import OPTIONAL_FACTS
+from evaluator.facts import Aggregate, FactTable, Stage
+from evaluator.findings import FAILED_OUTCOMES, Applied, Outcome, Status
 from evaluator.french import GROUPS, OUTCOMES, percent
+from evaluator.validation import Schema
 
-if TYPE_CHECKING:
-    from evaluator.compiled import Decide
-
-Status = Literal["ineligible", "incomplete", "review", "eligible"]
 CategoryOutcome = Literal["eligible", "review", "ineligible"]
 Group = Literal["licence", "deployment", "excluded"]
 
-FAILED_OUTCOMES: dict[str, Literal["fail", "missing", "review"]] = {
-    "ineligible": "fail", "incomplete": "missing", "review": "review"}
-"""The outcome of a finding whose rule leads to a status: not eligible is a failure, incomplete a
-missing piece, review a review."""
 
-class StaticTrace(tuple[str, Literal["pass", "fail", "review", "missing", "info"], str, str, "Status | None",
-                        tuple[str, ...], None]):
-    """A rule applied whose trace is known when the policy loads: its rule, outcome, clause, message,
-    effect and the names of the facts it reads (see ``decision.Trace``), and its JSON form, written
-    once (``json``: never to be changed, every decision that records this finding shares it), and
-    serialised (``fragment``, compact JSON)."""
+def _static(rule: str, outcome: Outcome, clause: str, message: str, effect: Status | None,
+            inputs: tuple[str, ...]) -> Applied:
+    """A rule applied whose finding is known when the policy loads (shared by every decision)."""
+    return Applied(rule, outcome, clause, effect, inputs, None, message)
 
-    json: dict[str, Any]
-    fragment: orjson.Fragment
-
-
-def _static(rule: str, outcome: Literal["pass", "fail", "review", "missing", "info"], clause: str, message: str,
-            effect: Status | None, inputs: tuple[str, ...]) -> StaticTrace:
-    entry = StaticTrace((rule, outcome, clause, message, effect, inputs, None))
-    entry.json = {"rule": rule, "outcome": outcome, "clause": clause, "message": message, "effect": effect,
-                  "inputs": list(inputs)}
-    entry.fragment = orjson.Fragment(orjson.dumps(entry.json))
-    return entry
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
 
@@ -189,6 +169,8 @@ class FundedPeriod:
     label: str
     months: int
     applies_to: Group
+    duration: str
+    """The expense-line fact that gives a line's duration, in months."""
     clause: str
     interpretation: str | None
 
@@ -215,19 +197,17 @@ class Check:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def optional(self) -> tuple[str, ...]:
-        """The facts of the test an application may leave out."""
-        return tuple(name for name in self.test.names if name in OPTIONAL_FACTS)
+    optional: tuple[str, ...]
+    """The facts of the test an application may leave out."""
 
     @cached_property
-    def when_passed(self) -> StaticTrace:
-        """The trace of this check when its test holds (see ``decision.Trace``)."""
+    def when_passed(self) -> Applied:
+        """The finding of this check when its test holds."""
         return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs)
 
     @cached_property
-    def when_failed(self) -> StaticTrace:
-        """The trace of this check when its test fails."""
+    def when_failed(self) -> Applied:
+        """The finding of this check when its test fails."""
         outcome = FAILED_OUTCOMES[self.on_fail]
         return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs)
 
@@ -262,8 +242,8 @@ class Tier:
     interpretation: str | None
 
     @cached_property
-    def when_taken(self) -> StaticTrace:
-        """The trace of this tier when it gives the base rate (see ``decision.Trace``)."""
+    def when_taken(self) -> Applied:
+        """The finding of this tier when it gives the base rate."""
         message = f"Taux de base : {percent(self.rate)} ({self.label})."
         return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else ())
 
@@ -288,19 +268,19 @@ class Bonus:
     interpretation: str | None
 
     @cached_property
-    def when_not_met(self) -> StaticTrace:
+    def when_not_met(self) -> Applied:
         return _static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
                        self.when.inputs)
 
     @cached_property
-    def when_unproven(self) -> StaticTrace:
+    def when_unproven(self) -> Applied:
         evidence = self.evidence
         assert evidence is not None, "only a bonus that needs evidence can lack it"
         message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
         return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs)
 
     @cached_property
-    def when_granted(self) -> StaticTrace:
+    def when_granted(self) -> Applied:
         message = f"{self.label} : accordée, +{percent(self.value)}."
         return _static(self.rule, "pass", self.clause, message, None, self.when.inputs)
 
@@ -348,12 +328,12 @@ class Requirement:
     interpretation: str | None
 
     @cached_property
-    def when_not_required(self) -> StaticTrace:
+    def when_not_required(self) -> Applied:
         inputs = self.when.inputs if self.when else ()
         return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs)
 
     @cached_property
-    def when_supplied(self) -> StaticTrace:
+    def when_supplied(self) -> Applied:
         return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, ())
 
 
@@ -394,23 +374,14 @@ class Indicator:
     interpretation: str | None
 
     @cached_property
-    def when_not_required(self) -> StaticTrace:
+    def when_not_required(self) -> Applied:
         inputs = self.when.inputs if self.when else ()
         return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs)
 
     @cached_property
-    def when_required(self) -> StaticTrace:
+    def when_required(self) -> Applied:
         return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
                        None, ())
-
-    @cached_property
-    def obligation(self) -> dict[str, str]:
-        """The obligation it makes, in a decision's JSON form (never to be changed: shared)."""
-        return {"id": self.id, "label": self.label, "frequency": self.frequency, "clause": self.clause}
-
-    @cached_property
-    def obligation_fragment(self) -> orjson.Fragment:
-        return orjson.Fragment(orjson.dumps(self.obligation))
 
 
 @dataclass(frozen=True)
@@ -436,6 +407,9 @@ class Policy:
     window: Window
     parameters: Mapping[str, Parameter]
     lists: Mapping[str, NamedList]
+    facts: FactTable
+    application_schema: dict[str, Any]
+    """The schema of an application this version decides (``application.application_schema``)."""
     beneficiaries: Beneficiaries
     expenses: Expenses
     mutualisation: Mutualisation
@@ -450,12 +424,18 @@ class Policy:
         return hash(self.sha256)
 
     @cached_property
-    def decide(self) -> Decide:
-        """The function deciding an application under this policy (``evaluator.compiled``): written
-        and compiled on first use, which ``load_policy`` makes at load."""
-        from evaluator.compiled import compile_policy  # the compiled code builds decisions, which name policies
+    def application_check(self) -> Schema:
+        return Schema(f"application {self.version}", self.application_schema)
 
-        return compile_policy(self)
+    @cached_property
+    def covered_aggregates(self) -> tuple[Aggregate, ...]:
+        """The aggregates over the entities covered, known once the beneficiaries are examined."""
+        return tuple(a for a in self.facts.aggregates if a.fact().stage is Stage.ENTITIES)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """How this version reads the fields it declares."""
+        return Reader.of(self.facts)
 
     @cached_property
     def constants(self) -> dict[str, Any]:

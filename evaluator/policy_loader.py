@@ -14,9 +14,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from evaluator import facts
+from evaluator.application import application_schema
 from evaluator.documents import Document, load_document
 from evaluator.expressions import Expression, ExpressionError, Symbol, Type, compile_expression
+from evaluator.facts import (
+    AGGREGATE_DOMAINS,
+    APPLICANT_PREFIX,
+    ENGINE_FACTS,
+    FIELD_TYPES,
+    ITEM_CORE,
+    OPERATIONS,
+    STAGE_WORDS,
+    Aggregate,
+    FactTable,
+    Field,
+    Stage,
+)
 from evaluator.french import quantity
 from evaluator.lock import digest
 from evaluator.policy import (
@@ -53,7 +66,7 @@ from evaluator.policy import (
     Window,
 )
 from evaluator.problems import InputError, JsonPath, Problem
-from evaluator.validation import parse_date, validate
+from evaluator.validation import bundled, decimal_of, parse_date, validate
 
 T = TypeVar("T")
 _QUANTA = frozenset({Decimal("0.01"), Decimal("0.1"), Decimal("1")})
@@ -86,7 +99,7 @@ def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
     """Load a policy; ``reference`` has its expressions evaluated by simpleeval rather than by
     their compiled functions (the reference the test suite compares the compiled ones with)."""
     document = load_document(raw, source)
-    problems = validate(document, "policy")
+    problems = validate(document, bundled("policy"))
     if problems:
         raise InputError(sorted([*problems, *_expression_problems(document, problems)],
                                 key=lambda p: (p.line or 0, p.column or 0)))
@@ -94,12 +107,6 @@ def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
     policy = builder.build(digest(raw))
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
-    try:
-        policy.decide  # noqa: B018 — its code is written and compiled now, once, not on the first decision
-    except (RecursionError, MemoryError):  # nested deeper than Python compiles: thousands of tiers, say
-        raise InputError([document.problem(("rate", "base"), "politique trop grande pour être compilée : "
-                                           "ses paliers s'écrivent en conditions imbriquées trop profondément",
-                                           "quelques paliers suffisent : regroupez-les")]) from None
     return policy
 
 
@@ -122,8 +129,10 @@ class _Builder:
                for key, p in self.parameters.items()},
             **{key: Symbol(Type.TEXT_LIST, item.label, constant=True) for key, item in self.lists.items()},
         }
+        self.facts = self._facts()
+        taken = {*self.facts.application, *(name for level in ITEM_CORE for name in self.facts.items(level))}
         for key in self.constants:
-            if key in facts.APPLICATION_FACTS or key in facts.ENTITY_FACTS:
+            if key in taken:
                 section = "parameters" if key in self.parameters else "lists"
                 self._problem((section, key), f"« {key} » est déjà le nom d'un fait de la demande",
                               "choisissez un autre nom")
@@ -161,22 +170,115 @@ class _Builder:
         return self._text((*path, "interpretation")) if "interpretation" in item else None
 
     def _expression(
-        self, path: JsonPath, scope: Mapping[str, Symbol], expected: Type, optional_allowed: bool = False
+        self, path: JsonPath, scope: Mapping[str, Symbol], expected: Type, optional_allowed: bool = False,
+        stage: Stage | None = None,
     ) -> Expression | None:
+        """The expression at ``path``, checked against ``scope`` (the facts known at ``stage``, when
+        it is evaluated over the application)."""
         text = cast(str, self._get(path))
         try:
             return compile_expression(text, {**scope, **self.constants}, expected,
                                       optional_allowed=optional_allowed, reference=self.reference)
         except ExpressionError as error:
-            self._problem(path, f"expression refusée : {error.message}", error.hint)
+            later = self.facts.stage_of(error.unknown) if error.unknown and stage is not None else None
+            if error.unknown and later is not None and stage is not None and later > stage:
+                self._problem(path, f"expression refusée : « {error.unknown} » n'est connu qu'à partir de l'étape "
+                                    f"« {STAGE_WORDS[later]} » ; cette expression est évaluée à l'étape "
+                                    f"« {STAGE_WORDS[stage]} »",
+                              "une expression ne lit que les faits établis avant elle (guichet facts donne "
+                              "l'étape de chacun)")
+            else:
+                self._problem(path, f"expression refusée : {error.message}", error.hint)
             return None
 
-    def _at(self, stage: facts.Stage) -> dict[str, Symbol]:
-        return facts.known_at(stage)
+    def _at(self, stage: Stage) -> dict[str, Symbol]:
+        return self.facts.known_at(stage)
+
+    def _stage_expression(self, path: JsonPath, stage: Stage, expected: Type,
+                          optional_allowed: bool = False) -> Expression | None:
+        """An expression over the application's facts known at ``stage``."""
+        return self._expression(path, self._at(stage), expected, optional_allowed, stage)
 
     def _items(self, path: JsonPath, build: Callable[[JsonPath, str, dict[str, Any]], T | None]) -> tuple[T, ...]:
         built = (build((*path, key), key, item) for key, item in self._get(path).items())
         return tuple(item for item in built if item is not None)
+
+    # -- facts -------------------------------------------------------------------------------------
+
+    def _facts(self) -> FactTable:
+        """The facts the version declares: its input fields, then its aggregates (whose expressions
+        read the fields of the items they range over)."""
+        section = self.data["facts"]
+        fields = self._items(("facts", "inputs"), self._field)
+        table = FactTable(fields, (), section["clause"], self._interpretation(("facts",), section))
+        self.facts = table  # what the aggregates' expressions may read
+        aggregates = self._items(("facts", "aggregates"), self._aggregate) if "aggregates" in section else ()
+        return FactTable(fields, aggregates, table.clause, table.interpretation)
+
+    def _field(self, path: JsonPath, name: str, item: dict[str, Any]) -> Field | None:
+        level, kind = item["at"], item["type"]
+        key = item.get("field", name)
+        core = {fact.name for fact in ITEM_CORE.get(level, ())} | _STRUCTURE[level]
+        engine = {fact.name for fact in ENGINE_FACTS}
+        shown = APPLICANT_PREFIX + name if level == "entity" else name
+        if key in core:
+            self._problem((*path, "field"), f"« {key} » est une clé de la structure de toute demande",
+                          "choisissez une autre clé (field)")
+        if (shown in engine or shown in self.constants) and level not in ("expense", "document"):
+            self._problem(path, f"« {shown} » est déjà le nom d'un fait", "choisissez un autre nom")
+        if "values" in item and kind != "text":
+            self._problem((*path, "values"), "seul un texte (type: text) a une liste de valeurs admises")
+        for bound in ("minimum", "maximum"):
+            if bound in item and FIELD_TYPES[kind] is not Type.NUMBER:
+                self._problem((*path, bound), f"« {bound} » ne borne qu'un nombre")
+        if item.get("optional") and "default" in item:
+            self._problem((*path, "default"), "une information facultative n'a pas de valeur par défaut",
+                          "retirez « default » ou « optional »")
+        default = self._default((*path, "default"), kind, item) if "default" in item else None
+        optional = bool(item.get("optional", False))
+        return Field(name, level, key, kind, self._text((*path, "label")), optional, default,
+                     not optional and default is None, tuple(item["values"]) if "values" in item else None,
+                     item.get("minimum"), item.get("maximum"), item.get("unit"))
+
+    def _default(self, path: JsonPath, kind: str, item: dict[str, Any]) -> Any:
+        """The model value of a field's default, checked against its type."""
+        value = item["default"]
+        expected = FIELD_TYPES[cast(Any, kind)]
+        try:
+            if expected is Type.BOOL and isinstance(value, bool):
+                return value
+            if expected is Type.NUMBER and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                return int(value) if kind == "integer" else decimal_of(value) + 0
+            if kind == "date" and isinstance(value, str):
+                return parse_date(value)
+            if expected is Type.TEXT and isinstance(value, str) and value in item.get("values", [value]):
+                return value
+            if expected is Type.TEXT_LIST and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+        except ValueError:
+            pass
+        self._problem(path, f"valeur par défaut « {value} » qui n'est pas du type {kind}")
+        return None
+
+    def _aggregate(self, path: JsonPath, name: str, item: dict[str, Any]) -> Aggregate | None:
+        level = AGGREGATE_DOMAINS[item["over"]][0]
+        operation = item["operation"]
+        wanted = OPERATIONS[operation][0]
+        if name in self.facts.application or name in self.constants:
+            self._problem(path, f"« {name} » est déjà le nom d'un fait", "choisissez un autre nom")
+        scope = self.facts.scope(level)
+        of = None
+        if wanted is None and "of" in item:
+            self._problem((*path, "of"), "un dénombrement (count) ne prend pas « of »", "retirez « of »")
+        elif wanted is not None and "of" not in item:
+            self._problem(path, f"l'opération « {operation} » demande « of » : ce qu'elle lit de chaque élément")
+            return None
+        elif wanted is not None:
+            of = self._expression((*path, "of"), scope, wanted)
+        where = self._expression((*path, "where"), scope, Type.BOOL) if "where" in item else None
+        if (wanted is not None and of is None) or ("where" in item and where is None):  # already reported; the
+            of, where = _placeholder(), None  # name stays declared, so that what reads it is not refused too
+        return Aggregate(name, self._text((*path, "label")), item["over"], operation, of, where, item.get("unit"))
 
     # -- sections ------------------------------------------------------------------------------
 
@@ -196,6 +298,8 @@ class _Builder:
             window=self._window(),
             parameters=self.parameters,
             lists=self.lists,
+            facts=self.facts,
+            application_schema=application_schema(self.facts),
             beneficiaries=self._beneficiaries(),
             expenses=self._expenses(),
             mutualisation=self._mutualisation(),
@@ -246,7 +350,7 @@ class _Builder:
     def _beneficiaries(self) -> Beneficiaries:
         section = self.data["beneficiaries"]
         clause = section["clause"]
-        scope = facts.entity_scope()
+        scope = self.facts.scope("entity")
 
         def category(path: JsonPath, key: str, item: dict[str, Any]) -> Category:
             cases = []
@@ -285,44 +389,52 @@ class _Builder:
                           "une demande ne peut être cofinancée sans licence éligible")
         period = section["funded_period"]
         formula_item = section["eligible_deployment"]
-        formula = self._expression(("expenses", "eligible_deployment", "formula"),
-                                   self._at(facts.Stage.REQUESTED), Type.NUMBER)
+        formula = self._stage_expression(("expenses", "eligible_deployment", "formula"), Stage.REQUESTED, Type.NUMBER)
         return Expenses(
             kinds,
             FundedPeriod(self._text(("expenses", "funded_period", "label")), int(period["months"]),  # 12.0 is 12
-                         period["applies_to"], period.get("clause", clause),
+                         period["applies_to"], self._duration(period["duration"]), period.get("clause", clause),
                          self._interpretation(("expenses", "funded_period"), period)),
             Formula(self._text(("expenses", "eligible_deployment", "label")), formula or _placeholder(),
                     formula_item.get("clause", clause),
                     self._interpretation(("expenses", "eligible_deployment"), formula_item)),
-            self._checks(("expenses", "checks"), clause, facts.Stage.ELIGIBLE),
+            self._checks(("expenses", "checks"), clause, Stage.ELIGIBLE),
             clause,
             self._interpretation(("expenses",), section),
         )
 
-    def _checks(self, path: JsonPath, clause: str, stage: facts.Stage) -> tuple[Check, ...]:
-        scope = self._at(stage)
+    def _duration(self, name: str) -> str:
+        fact = self.facts.items("expense").get(name)
+        if fact is None or fact.type is not Type.NUMBER:
+            self._problem(("expenses", "funded_period", "duration"),
+                          f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",
+                          "déclarez-le dans facts.inputs avec « at: expense » et « type: integer »")
+        return name
+
+    def _checks(self, path: JsonPath, clause: str, stage: Stage) -> tuple[Check, ...]:
+        optional = self.facts.optional
 
         def check(item_path: JsonPath, key: str, item: dict[str, Any]) -> Check | None:
-            test = self._expression((*item_path, "test"), scope, Type.BOOL, optional_allowed="on_absent" in item)
+            test = self._stage_expression((*item_path, "test"), stage, Type.BOOL, optional_allowed="on_absent" in item)
             if test is None:
                 return None
-            if "on_absent" in item and not any(facts.APPLICATION_FACTS[n].optional for n in test.names
-                                               if n in facts.APPLICATION_FACTS):
+            absent = tuple(name for name in test.names if name in optional)
+            if "on_absent" in item and not absent:
                 self._problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
                               "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
             return Check(key, _rule(item_path), self._text((*item_path, "label")), test, item["on_fail"],
-                         item.get("on_absent"), item.get("clause", clause), self._interpretation(item_path, item))
+                         item.get("on_absent"), item.get("clause", clause), self._interpretation(item_path, item),
+                         absent)
 
         return self._items(path, check)
 
     def _mutualisation(self) -> Mutualisation:
         section = self.data["mutualisation"]
-        when = self._expression(("mutualisation", "mutualised_when"), self._at(facts.Stage.ELIGIBLE), Type.BOOL)
+        when = self._stage_expression(("mutualisation", "mutualised_when"), Stage.ELIGIBLE, Type.BOOL)
         return Mutualisation(
             self._text(("mutualisation", "label")),
             when or _placeholder(),
-            self._checks(("mutualisation", "checks"), section["clause"], facts.Stage.MUTUALISATION),
+            self._checks(("mutualisation", "checks"), section["clause"], Stage.MUTUALISATION),
             section["clause"],
             self._interpretation(("mutualisation",), section),
         )
@@ -330,7 +442,6 @@ class _Builder:
     def _rate(self) -> Rate:
         section = self.data["rate"]
         clause = section["clause"]
-        scope = self._at(facts.Stage.MUTUALISATION)
         keys = list(section["base"])
 
         def tier(path: JsonPath, key: str, item: dict[str, Any]) -> Tier:
@@ -340,13 +451,13 @@ class _Builder:
                               "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
             if not last and "when" not in item:
                 self._problem(path, "seul le dernier palier du taux de base peut être sans condition")
-            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
             return Tier(key, _rule(path), self._text((*path, "label")), when, _number(item["rate"]),
                         item.get("clause", clause),
                         self._interpretation(path, item))
 
         def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
-            when = self._expression((*path, "when"), scope, Type.BOOL)
+            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL)
             evidence = None
             if "evidence" in item:
                 proof = item["evidence"]
@@ -372,7 +483,7 @@ class _Builder:
     def _check_group(self, section_key: str, checks_key: str) -> CheckGroup:
         section = self.data[section_key]
         return CheckGroup(
-            self._checks((section_key, checks_key), section["clause"], facts.Stage.MUTUALISATION),
+            self._checks((section_key, checks_key), section["clause"], Stage.MUTUALISATION),
             section["clause"],
             self._interpretation((section_key,), section),
         )
@@ -387,11 +498,10 @@ class _Builder:
     def _documents(self) -> Documents:
         section = self.data["documents"]
         clause = section["clause"]
-        scope = self._at(facts.Stage.MUTUALISATION)
 
         def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
             self._known_documents((*path, "one_of"), item["one_of"])
-            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
             return Requirement(key, _rule(path), self._text((*path, "label")), tuple(item["one_of"]), when,
                                item.get("signed_by_all_covered", False), item["on_missing"],
                                item.get("clause", clause), self._interpretation(path, item))
@@ -424,12 +534,11 @@ class _Builder:
     def _reporting(self) -> Reporting:
         section = self.data["reporting"]
         clause = section["clause"]
-        scope = self._at(facts.Stage.MUTUALISATION)
 
         frequency = self._text(("reporting", "frequency"))
 
         def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
-            when = self._expression((*path, "when"), scope, Type.BOOL) if "when" in item else None
+            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
             return Indicator(key, _rule(path), self._text((*path, "label")), when, frequency,
                              item.get("clause", clause), self._interpretation(path, item))
 
@@ -437,14 +546,31 @@ class _Builder:
                          clause, self._interpretation(("reporting",), section))
 
 
-_EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when"})
+_EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})
+_STRUCTURE: Mapping[str, frozenset[str]] = {
+    "application": frozenset({"reference", "submitted_on", "applicant", "co_beneficiaries", "solution", "expenses",
+                              "documents"}),
+    "solution": frozenset({"name", "editor"}), "entity": frozenset(), "expense": frozenset({"label"}),
+    "document": frozenset({"label"})}
+"""The keys of the structure every application has, besides the core facts of each level."""
 
 
 def _expression_problems(document: Document, known: list[Problem]) -> list[Problem]:
     """When the schema already refuses a policy, its expressions are still checked, against every
     fact, parameter and list that can be read, so that one run reports all the file's mistakes."""
     data = document.data if isinstance(document.data, dict) else {}
-    scope: dict[str, Symbol] = {**facts.known_at(facts.Stage.MUTUALISATION), **facts.entity_scope()}
+    scope: dict[str, Symbol] = {fact.name: fact.symbol() for fact in (*ENGINE_FACTS, *ITEM_CORE["entity"])}
+    declared = data.get("facts")
+    declared = declared if isinstance(declared, dict) else {}
+    types: dict[str, Type] = {str(name): kind for name, kind in FIELD_TYPES.items()}
+    results: dict[str, Type] = {str(operation): result for operation, (_, result) in OPERATIONS.items()}
+    for part, by_name, selector in (("inputs", types, "type"), ("aggregates", results, "operation")):
+        entries = declared.get(part)
+        for name, item in entries.items() if isinstance(entries, dict) else ():
+            kind = by_name.get(str(item.get(selector))) if isinstance(item, dict) else None
+            if kind is not None:
+                symbol = Symbol(kind, str(name), optional=part == "inputs")
+                scope.update({str(name): symbol, f"{APPLICANT_PREFIX}{name}": symbol})
     for section, kind in (("parameters", Type.NUMBER), ("lists", Type.TEXT_LIST)):
         entries = data.get(section)
         if isinstance(entries, dict):
@@ -455,10 +581,10 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
     def walk(value: Any, path: JsonPath) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if key in _EXPRESSION_KEYS and isinstance(item, str):
+                expected = _expected(key, value)
+                if expected is not None and isinstance(item, str):
                     try:
-                        compile_expression(item, scope, Type.BOOL if key != "formula" else Type.NUMBER,
-                                           optional_allowed=True)
+                        compile_expression(item, scope, expected, optional_allowed=True)
                     except ExpressionError as error:
                         problem = document.problem((*path, key), f"expression refusée : {error.message}", error.hint)
                         if (problem.line, problem.column) not in located:
@@ -471,6 +597,14 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
 
     walk(data, ())
     return found
+
+
+def _expected(key: str, item: Mapping[str, Any]) -> Type | None:
+    """The type of the expression at ``key`` of ``item``, if it holds one."""
+    if key == "of":
+        operation = OPERATIONS.get(cast(Any, item.get("operation")))
+        return operation[0] if operation else None
+    return Type.NUMBER if key == "formula" else Type.BOOL if key in _EXPRESSION_KEYS else None
 
 
 def _number(value: int | Decimal) -> Decimal:

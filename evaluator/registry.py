@@ -8,6 +8,7 @@ first version takes effect is decided by the first published version, whose wind
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,16 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from evaluator import french
-from evaluator.application import (
-    build_application,
-    checked_document,
-    mapping_document,
-    read_application,
-    submission_date,
-)
+from evaluator.application import application_schema, build_application, mapping_document, submission_date
 from evaluator.decision import Decision
-from evaluator.documents import Document
+from evaluator.documents import Document, load_document
 from evaluator.engine import evaluate
+from evaluator.facts import Level
 from evaluator.lock import lock_problems, read_lock
 from evaluator.policy import Policy
 from evaluator.policy_loader import load_policy_file
@@ -96,22 +92,61 @@ class Registry:
         """The named version, else the version in force on ``as_of``, else on ``submitted_on``."""
         return self.version(version) if version is not None else self.in_force(as_of or submitted_on)
 
+    def governing(self, document: Document, version: str | None = None, as_of: date | None = None) -> Policy:
+        """The version that decides an application document: the named version, else the version in
+        force on ``as_of``, else on its submission date. An application without a valid submission
+        date is checked against the newest version's schema, which says what is wrong."""
+        if version is not None:
+            return self.version(version)
+        submitted = as_of or submission_date(document)
+        if submitted is None:
+            newest = self.versions[-1]
+            build_application(document, self.checked(newest))  # raises: submitted_on is required
+            raise InputError([document.problem(("submitted_on",), "date de dépôt illisible")])
+        return self.in_force(submitted)
+
+    def checked(self, policy: Policy) -> Policy:
+        """``policy`` with its application schema saying, of a field it does not declare, which
+        other versions declare it."""
+        return self._told[policy.version]
+
+    @cached_property
+    def _told(self) -> dict[str, Policy]:
+        declared: dict[tuple[Level, str], list[str]] = {}
+        for policy in self.versions:
+            for item in policy.facts.fields:
+                declared.setdefault((item.level, item.key), []).append(policy.version)
+        told = {}
+        for policy in self.versions:
+            own = {(item.level, item.key) for item in policy.facts.fields}
+            elsewhere = {place: _known_by(versions, policy.version) for place, versions in declared.items()
+                         if place not in own}
+            schema = application_schema(policy.facts, elsewhere)
+            told[policy.version] = dataclasses.replace(policy, application_schema=schema) if elsewhere else policy
+        return told
+
     def decide(self, document: Document, version: str | None = None, as_of: date | None = None) -> Decision:
-        """Decide a schema-checked application document under the version that governs it."""
-        submitted = submission_date(document)
-        policy = self.select(submitted, version, as_of)
-        selected_for = None if version is not None else (as_of or submitted)
-        return evaluate(policy, build_application(document, policy), selected_for)
+        """Decide an application document under the version that governs it; raises ``InputError``
+        with every problem."""
+        policy = self.governing(document, version, as_of)
+        selected_for = None if version is not None else (as_of or submission_date(document))
+        return evaluate(policy, build_application(document, self.checked(policy)), selected_for)
 
     def evaluate(self, application: Mapping[str, Any], version: str | None = None,
                  as_of: date | None = None) -> Decision:
         """Decide an application given as a mapping (decoded JSON); floats are read as the decimal
         they print as. Raises ``InputError`` with every problem and its JSON path."""
-        return self.decide(checked_document(mapping_document(application)), version, as_of)
+        return self.decide(mapping_document(application), version, as_of)
 
     def evaluate_bytes(self, raw: bytes, source: str, version: str | None = None,
                        as_of: date | None = None) -> Decision:
-        return self.decide(read_application(raw, source), version, as_of)
+        return self.decide(load_document(raw, source), version, as_of)
+
+
+def _known_by(versions: list[str], governing: str) -> str:
+    names = ", ".join(versions)
+    return (f"information de la version {names}" if len(versions) == 1 else f"information des versions {names}") + (
+        f", inconnue de la version {governing} qui régit cette demande")
 
 
 def version_key(policy: Policy) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Where the bundled policies and schemas are, installed or in a checkout."""
+"""Where the bundled policies, schemas and example applications are, installed or in a checkout."""
 
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def bundled_dir(name: str) -> Path:
-    """``policies`` or ``schemas``: inside the installed package, else beside it in a checkout."""
+    """``policies``, ``schemas`` or ``examples``: inside the installed package, else beside it in a checkout."""
     installed = _PACKAGE / "_bundled" / name
     return installed if installed.is_dir() else _PACKAGE.parent / name
 
 
 def policies_dir() -> Path:
     return bundled_dir("policies")
+
+
+def examples_dir() -> Path:
+    """The example applications (``examples/``), those the OpenAPI document shows."""
+    return bundled_dir("examples")
 
 
 @cache

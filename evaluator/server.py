@@ -23,7 +23,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -35,7 +35,6 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from evaluator import jsontext, openapi
-from evaluator.application import checked_document
 from evaluator.decision import Decision
 from evaluator.decision_log import DecisionLog
 from evaluator.docs import build as build_document
@@ -44,7 +43,7 @@ from evaluator.documents import Document, json_line_document, load_document
 from evaluator.policy import Policy
 from evaluator.problems import InputError, Problem
 from evaluator.service import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
-from evaluator.validation import validate
+from evaluator.validation import bundled, validate
 
 log = logging.getLogger("guichet.server")
 
@@ -297,12 +296,18 @@ class Service:
         return Response(orjson.dumps(body), 200 if current is not None else 503, None, JSON_TYPE)
 
     async def openapi(self, request: Request) -> Response:
-        return Response(_openapi_json(), 200, None, JSON_TYPE)
+        try:
+            newest: Policy | None = self.live.snapshot().versions[-1]
+        except PolicySetUnavailable:
+            newest = None
+        return Response(_openapi_json(newest), 200, None, JSON_TYPE)
 
 
-@cache
-def _openapi_json() -> bytes:
-    return orjson.dumps(openapi.document())
+@lru_cache(maxsize=4)
+def _openapi_json(newest: Policy | None) -> bytes:
+    """The OpenAPI document of the set in force, its ``Application`` the newest version's schema
+    (kept by version content: a reload that changes the newest version gives a new document)."""
+    return orjson.dumps(openapi.document(newest))
 
 
 CACHED_VERSIONS = 16
@@ -313,7 +318,7 @@ not pile up)."""
 @lru_cache(maxsize=CACHED_VERSIONS)
 def _policy_json(raw: bytes, name: str) -> bytes:
     document = load_document(raw, name)
-    validate(document, "policy")  # gives back the text of a value the schema wants as text
+    validate(document, bundled("policy"))  # gives back the text of a value the schema wants as text
     return jsontext.dumps(document.data)
 
 
@@ -335,7 +340,7 @@ def _named(current: PolicySet, version: str, status: int) -> Policy:
 
 def _decide(current: PolicySet, data: Any, version: str | None) -> Decision:
     """Decide ``data`` (a decoded application) with ``current``; raises ``InputError``."""
-    return current.registry.decide(checked_document(Document(REQUEST, data, [])), version)
+    return current.registry.decide(Document(REQUEST, data, []), version)
 
 
 def _invalid(problems: Sequence[Problem]) -> Refusal:

@@ -6,9 +6,10 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -174,22 +175,36 @@ _Validator = validators.extend(
 )
 
 
-@cache
-def validator(name: str) -> Draft202012Validator:
-    checker: Draft202012Validator = _Validator(schema(name), format_checker=FORMATS)
-    return checker
+@dataclass(frozen=True, eq=False)
+class Schema:
+    """A JSON Schema documents are checked against: a bundled one, or the application schema of a
+    policy version (``application.application_schema``), with its detailed validator and its fast
+    check, each made once."""
+
+    name: str
+    root: dict[str, Any]
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        checker: Draft202012Validator = _Validator(self.root, format_checker=FORMATS)
+        return checker
+
+    @cached_property
+    def accepts(self) -> Callable[[Any], bool]:
+        """A fast yes-or-no check of a document: its structure by jsonschema-rs, then its formats
+        in Python, on the texts the schema gives a format to (cheaper than having jsonschema-rs call
+        back into Python for each). It only ever says yes for a document the detailed validation
+        accepts."""
+        is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
+                                                                      validate_formats=False).is_valid
+        formats_hold = _formats_checker(format_plan(self.root))
+        return lambda data: is_valid(data) and formats_hold(data)
 
 
 @cache
-def accepts(name: str) -> Callable[[Any], bool]:
-    """A fast yes-or-no check of a document against a bundled schema: its structure by jsonschema-rs,
-    then its formats in Python, on the texts the schema gives a format to (cheaper than having
-    jsonschema-rs call back into Python for each). It only ever says yes for a document the detailed
-    validation accepts."""
-    is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(schema(name)),
-                                                                  validate_formats=False).is_valid
-    formats_hold = _formats_checker(format_plan(schema(name)))
-    return lambda data: is_valid(data) and formats_hold(data)
+def bundled(name: str) -> Schema:
+    """A schema of ``schemas/``, by name (``policy``, ``case``, ``decision``)."""
+    return Schema(name, schema(name))
 
 
 _FORMAT_CHECKS: dict[str, Callable[[str], object]] = {
@@ -296,23 +311,28 @@ def _with_money_bounds(node: Any) -> Any:
     return copied
 
 
-def validate(document: Document, schema_name: str) -> list[Problem]:
-    """Check a document against a bundled schema; restores the text of plain scalars where a
+def validate(document: Document, against: Schema) -> list[Problem]:
+    """Check a document against a schema; restores the text of plain scalars where a
     string is expected, then returns every remaining problem, in document order. A document the
     fast check accepts has no problem; any other goes through the detailed validation, whose
     French messages name every problem."""
-    if not document.problems and accepts(schema_name)(document.data):
+    if not document.problems and against.accepts(document.data):
         return []
-    check = validator(schema_name)
+    check = against.validator
     while True:
         errors = list(check.iter_errors(document.data))
         if not any(_restore_text(document, error) for error in errors):
             break
-    root = schema(schema_name)
+    root = against.root
     intended = {(tuple(e.absolute_path), key) for e in errors for _, key in _unknown_keys(e, root) if key}
     problems = [_problem(document, error, root, intended) for error in errors if not _misspelt(error, intended)]
     unique = list(dict.fromkeys([*document.problems, *problems]))
     return sorted(unique, key=lambda p: (p.line or 0, p.column or 0, p.message))
+
+
+ELSEWHERE = "x-elsewhere"
+"""In an object of a schema, what an unknown key is elsewhere (the other versions of a policy that
+declare it), to say so with the key."""
 
 
 def _unknown_keys(error: ValidationError, root: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -388,6 +408,9 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any],
         key, intended = (_unknown_keys(error, root) or [("?", None)])[0]
         known = sorted(_known_properties(subschema, root))
         hint = f"vouliez-vous dire « {intended} » ?" if intended else "clés admises : " + ", ".join(known)
+        elsewhere = subschema.get(ELSEWHERE, {}).get(key)
+        if elsewhere:
+            hint = f"{elsewhere} ; {hint}"
         return document.problem((*path, key), f"clé inconnue : « {_show(key)} »", hint)
     if keyword == "type" and isinstance(value, Decimal) and not value.is_finite():
         what = "montant" if subschema.get("format") == "money" else "nombre"

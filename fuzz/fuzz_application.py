@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports(include=["evaluator"]):
     from evaluator import InputError
-    from evaluator.application import build_application, checked_document, read_application
-    from evaluator.documents import Document, json_line_document, json_lines
+    from evaluator.application import build_application
+    from evaluator.documents import Document, json_line_document, json_lines, load_document
     from evaluator.engine import evaluate
     from evaluator.registry import Registry
     from evaluator.report import render_text
@@ -41,11 +41,11 @@ def _decide_or_refuse(read: Callable[[], Document]) -> None:
 
 
 def _json_line(line: str, number: int) -> Document:
-    return checked_document(json_line_document(line, "fuzz.jsonl", number))
+    return json_line_document(line, "fuzz.jsonl", number)
 
 
 def test_one_input(data: bytes) -> None:
-    _decide_or_refuse(lambda: read_application(data, "fuzz.yaml"))
+    _decide_or_refuse(lambda: load_document(data, "fuzz.yaml"))
     if len(data) < 100_000:
         for number, line in json_lines(io.BytesIO(data)):
             _decide_or_refuse(partial(_json_line, line, number))

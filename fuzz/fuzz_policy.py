@@ -18,11 +18,12 @@ sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["evaluator"]):
     from evaluator import InputError, load_policy
-    from evaluator.application import build_application, read_application
+    from evaluator.application import build_application
+    from evaluator.documents import load_document
     from evaluator.engine import evaluate
     from evaluator.report import render_text
 
-APPLICATIONS = [read_application(path.read_bytes(), str(path))
+APPLICATIONS = [load_document(path.read_bytes(), str(path))
                 for path in sorted((ROOT / "examples").iterdir())]
 
 

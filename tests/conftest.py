@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from evaluator import Decision, Policy, Registry, load_policy
-from evaluator.application import build_application, checked_document, mapping_document
+from evaluator.application import build_application, mapping_document
 from evaluator.engine import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def application() -> dict[str, Any]:
 
 
 def decide_with(policy: Policy, application: dict[str, Any]) -> Decision:
-    document = checked_document(mapping_document(application))
+    document = mapping_document(application)
     return evaluate(policy, build_application(document, policy))
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from evaluator import Policy, load_policy
 from evaluator.expressions import Type
-from evaluator.facts import Stage, entity_scope, known_at
+from evaluator.facts import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"
@@ -184,7 +184,7 @@ def _names(scope: dict[str, Type], wanted: Type) -> list[str]:
 def expressions(wanted: Type, stage: Stage | None, max_leaves: int = 12) -> st.SearchStrategy[str]:
     """Well-typed expression texts over the facts known at ``stage`` (an entity's facts when None) and
     the policy's parameters and lists, using every construction the checker admits."""
-    facts = known_at(stage) if stage is not None else entity_scope()
+    facts = POLICY.facts.known_at(stage) if stage is not None else POLICY.facts.scope("entity")
     scope = {name: symbol.type for name, symbol in facts.items() if not symbol.optional}
     scope.update({name: Type.NUMBER for name in POLICY.parameters})
     scope.update({name: Type.TEXT_LIST for name in POLICY.lists})

@@ -1,31 +1,45 @@
-"""guichet batch: streaming in blocks, several workers, output in input order, bad lines named."""
+"""guichet batch: streaming in blocks, several workers, output in input order, every record naming
+its line; a batch interrupted or failing stops its workers and leaves whole records of the first
+lines, nothing after them, and says how far it went."""
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import io
 import json
+import multiprocessing
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from evaluator import InputError, Registry, batch
-from evaluator.batch import Block, Tally, blocks, run
+from evaluator import InputError, Registry
+from evaluator.application import accepted_line
+from evaluator.batch import Block, Failed, Tally, blocks, decide_block, run
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+DECISION_SCHEMA = json.loads((ROOT / "schemas" / "decision.schema.json").read_text(encoding="utf-8"))
+
+
+def _applications(count: int, seed: int = 7) -> list[str]:
+    sys.path.insert(0, str(BENCH))
+    from generate import applications
+
+    return [json.dumps(item, ensure_ascii=False) for item in applications(count, seed=seed)]
 
 
 @pytest.fixture(scope="module")
 def portfolio() -> bytes:
     """120 applications of the benchmarks' generator, three lines spoilt."""
-    sys.path.insert(0, str(BENCH))
-    from generate import applications
-
-    lines = [json.dumps(item, ensure_ascii=False) for item in applications(120, seed=7)]
+    lines = _applications(120)
     lines[10] = '{"submitted_on": "2026-07-01"'          # not JSON
     lines[20] = "   "                                     # blank: skipped
     lines[30] = '{"applicant": {}}'                       # not an application
@@ -36,230 +50,154 @@ def _records(data: bytes) -> list[dict[str, object]]:
     return [json.loads(line) for line in data.decode("utf-8").splitlines()]
 
 
-def test_every_line_is_answered_in_order(registry: Registry, portfolio: bytes):
+def test_every_line_is_answered_in_order_and_named(registry: Registry, portfolio: bytes):
     output = io.BytesIO()
     tally = run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=1)
     records = _records(output.getvalue())
-    assert tally == Tally(decided=117, refused=2)
-    assert len(records) == 119
+    assert tally == Tally(decided=117, refused=2, lines=120)
+    assert [r["line"] for r in records] == [n for n in range(1, 121) if n != 21]
     assert records[0]["reference"] == "BENCH-0000000"
-    errors = [r for r in records if r["status"] == "error"]
-    assert [r["line"] for r in errors] == [11, 31]
+    assert [r["line"] for r in records if r["status"] == "error"] == [11, 31]
     assert records[-1]["reference"] == "BENCH-0000119"
 
 
-def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: bytes, monkeypatch):
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    alone, shared = io.BytesIO(), io.BytesIO()
-    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
-    run(registry, io.BytesIO(portfolio), shared, "lot.jsonl", workers=2)
-    assert alone.getvalue() == shared.getvalue()
+def test_a_decision_record_is_the_decision_with_its_line_first(registry: Registry, portfolio: bytes):
+    """The line number is spliced in front of the decision's own bytes, which are otherwise as
+    ``guichet evaluate --format json`` gives them; the record is a decision of the schema."""
+    output = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=1)
+    written = output.getvalue().splitlines()
+    raw = portfolio.split(b"\n")[41]
+    document = accepted_line(raw + b"\n", "lot.jsonl", 42)
+    assert document is not None
+    alone = registry.decide(document, None).to_bytes()
+    assert alone.startswith(b"{")
+    assert written[40] == b'{"line":42,' + alone[1:]
+    record = json.loads(written[40])
+    assert next(iter(record)) == "line"
+    jsonschema.validate(record, DECISION_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**record, "line": 0}, DECISION_SCHEMA)
 
 
-def test_workers_writing_to_a_file_themselves_write_the_same_bytes(registry: Registry, portfolio: bytes,
-                                                                   monkeypatch, tmp_path: Path):
-    """To a file (or a pipe), each worker writes its blocks itself, in turn."""
+def test_error_records_name_their_line_and_problems(registry: Registry, portfolio: bytes):
+    output = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
+    errors = [r for r in _records(output.getvalue()) if r["status"] == "error"]
+    assert [list(r) for r in errors] == [["line", "status", "problems"]] * 2
+    for record in errors:
+        problems = record["problems"]
+        assert isinstance(problems, list) and problems
+        assert all(p["line"] == record["line"] and p["source"] == "lot.jsonl" for p in problems)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path,
+                                              workers: int):
+    """To memory and to a file (written through its descriptor), whatever the number of workers."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    shared = io.BytesIO()
+    assert run(registry, io.BytesIO(portfolio), shared, "lot.jsonl", workers=workers) == Tally(117, 2, 120)
+    assert shared.getvalue() == alone.getvalue()
     target = tmp_path / "decisions.jsonl"
     with target.open("wb") as output:
-        output.write(b"")
-        tally = run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
-    assert tally == Tally(decided=117, refused=2)
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=workers)
     assert target.read_bytes() == alone.getvalue()
+    assert multiprocessing.active_children() == []
 
 
-def test_a_file_that_takes_direct_writes_gets_them(registry: Registry, portfolio: bytes, monkeypatch,
-                                                   tmp_path: Path):
-    """To a file at a page boundary, the workers write whole pages at page boundaries past the page
-    cache (when its file system admits it: not every one does), and the descriptor is left as it was
-    found."""
+def test_blocks_of_blank_lines_give_nothing_and_keep_the_numbers(registry: Registry, portfolio: bytes, monkeypatch):
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    target, marks = tmp_path / "decisions.jsonl", tmp_path / "direct-writes"
-    with target.open("wb") as output:
-        if not batch._direct_writes(output.fileno()):
-            pytest.skip("this file system does not admit O_DIRECT")
-    real = os.pwritev
-
-    def recording(descriptor: int, pieces, offset: int) -> int:  # in the workers' writing threads
-        if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT:
-            with marks.open("a") as written:
-                written.write(f"{offset} {sum(map(len, pieces))}\n")
-        return real(descriptor, pieces, offset)
-
-    monkeypatch.setattr(os, "pwritev", recording)
-    alone = io.BytesIO()
-    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
-    with target.open("wb") as output:
-        before = fcntl.fcntl(output.fileno(), fcntl.F_GETFL)
-        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
-        assert fcntl.fcntl(output.fileno(), fcntl.F_GETFL) == before
-    assert target.read_bytes() == alone.getvalue()
-    direct = [tuple(map(int, line.split())) for line in marks.read_text().splitlines()]
-    assert len(direct) > 3
-    assert all(offset % batch.PAGE == 0 and size % batch.PAGE == 0 for offset, size in direct)
+    spaced = b"\n" * 50_000 + portfolio.removeprefix("\ufeff".encode())
+    output = io.BytesIO()
+    assert run(registry, io.BytesIO(spaced), output, "lot.jsonl", workers=2) == Tally(117, 2, 50_120)
+    assert [r["line"] for r in _records(output.getvalue())] == [n + 50_000 for n in range(1, 121) if n != 21]
 
 
-@pytest.mark.parametrize(("already", "mode"), [(b"", "wb"), (b"lot du 2 mars\n", "wb"), (b"x" * batch.PAGE, "wb"),
-                                              (b"lot du 2 mars\n", "ab")])
-def test_workers_write_after_what_the_file_holds_and_leave_its_offset_at_the_end(
-        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path, already: bytes, mode: str):
-    """Whatever the file holds already, at a page boundary (written directly) or not (through the
-    cache), open for appending (``>>``) or not, the decisions follow it in order, and the file's
-    offset is left after them."""
+@pytest.mark.parametrize("mode", ["wb", "ab"])
+def test_the_records_follow_what_the_file_holds(registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path,
+                                                mode: str):
+    """What was written to the file before (still in its buffer, or there already when it is open
+    for appending) stays first; what is written after the batch comes after its records."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 7_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
     target = tmp_path / "decisions.jsonl"
-    target.write_bytes(already if mode == "ab" else b"")
+    target.write_bytes(b"lot du 2 mars\n" if mode == "ab" else b"")
     with target.open(mode) as output:
-        output.write(b"" if mode == "ab" else already)
+        output.write(b"" if mode == "ab" else b"lot du 2 mars\n")
         run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
         output.write(b"fin\n")
-    assert target.read_bytes() == already + alone.getvalue() + b"fin\n"
+    assert target.read_bytes() == b"lot du 2 mars\n" + alone.getvalue() + b"fin\n"
 
 
-def test_a_file_system_that_refuses_direct_writes_gets_them_through_the_cache(
-        registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path):
-    """A file system may take the O_DIRECT flag and refuse the writes (EINVAL): the workers then
-    write through the cache, and nothing is lost."""
+def test_a_write_that_fails_midway_leaves_whole_records(registry: Registry, portfolio: bytes, monkeypatch,
+                                                        tmp_path: Path):
+    """A disk that fills up in the middle of a block: the part of the block written is taken back,
+    the file ends with the last whole block, and ``progress`` was told of exactly what it holds."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    monkeypatch.setattr("evaluator.batch._direct_writes", _flag_only)
-    real = os.pwritev
+    real, calls = os.write, []
 
-    def refusing(descriptor: int, pieces, offset: int) -> int:
-        if fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return real(descriptor, pieces, offset)
+    def filling(descriptor: int, data) -> int:
+        calls.append(len(data))
+        if len(calls) == 3:  # the third block: half of it, then the disk is full
+            return real(descriptor, bytes(data[:len(data) // 2]))
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(descriptor, data)
 
-    monkeypatch.setattr(os, "pwritev", refusing)
-    alone = io.BytesIO()
-    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
+    monkeypatch.setattr(os, "write", filling)
+    told: list[Tally] = []
     target = tmp_path / "decisions.jsonl"
-    with target.open("wb") as output:
-        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=3)
-        assert not fcntl.fcntl(output.fileno(), fcntl.F_GETFL) & os.O_DIRECT
-    assert target.read_bytes() == alone.getvalue()
+    with target.open("wb") as output, pytest.raises(OSError) as raised:
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=1, progress=told.append)
+    assert raised.value.errno == errno.ENOSPC
+    written = target.read_bytes()
+    assert written.endswith(b"\n")
+    records = _records(written)
+    assert len(told) == 2 and told[-1].decided + told[-1].refused == len(records)
+    assert [r["line"] for r in records] == [n for n in range(1, told[-1].lines + 1) if n != 21]
 
 
-def _flag_only(descriptor: int) -> bool:
-    flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
-    try:
-        batch._set_direct(descriptor, True)
-    except OSError:  # this file system refuses the flag itself: the same case, from the other end
-        fcntl.fcntl(descriptor, fcntl.F_SETFL, flags)
-        pytest.skip("this file system refuses O_DIRECT")
-    return True
-
-
-@pytest.mark.parametrize(("failure", "reported"), [(OSError(errno.ENOSPC, "No space left on device"), errno.ENOSPC),
-                                                  (MemoryError(), errno.EIO)])
-def test_a_write_that_fails_stops_the_batch_with_its_error(registry: Registry, portfolio: bytes, monkeypatch,
-                                                           tmp_path: Path, failure: BaseException, reported: int):
-    """A block is written by its worker's writing thread while the worker decides the next: a write
-    that fails (a full disk, or anything else) stops the batch with its error, and no worker waits
-    for ever."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_block_that_fails_stops_the_batch(registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path,
+                                            workers: int):
+    """An error deciding a block (a bug) stops the batch with its text, in a worker as in this
+    process; no worker is left, nothing waits for ever, and the blocks before are written."""
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    real = os.pwritev
-    calls = []
+    real = decide_block
 
-    def failing(descriptor: int, pieces, offset: int) -> int:
-        calls.append(offset)
-        if len(calls) > 2:
-            raise failure
-        return real(descriptor, pieces, offset)
-
-    monkeypatch.setattr(os, "pwritev", failing)
-    error = _raised_by_two_workers(registry, portfolio, tmp_path / "decisions.jsonl")
-    assert isinstance(error, OSError) and error.errno == reported
-
-
-def test_workers_writing_to_a_pipe_write_every_byte(registry: Registry, portfolio: bytes, monkeypatch,
-                                                    tmp_path: Path):
-    """A pipe may take a part of a write only (here, a third of its first piece): the rest is
-    written after it, nothing is lost."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 60_000)
-    alone = io.BytesIO()
-    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
-    shorts = tmp_path / "short-writes"
-
-    def short(descriptor: int, pieces) -> int:  # in the workers
-        with shorts.open("a") as noted:
-            noted.write("short\n")
-        first = bytes(pieces[0])
-        return os.write(descriptor, first[:max(1, len(first) // 3)])
-
-    monkeypatch.setattr(os, "writev", short)
-    read, write = os.pipe()
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(_read_all(read)), daemon=True)
-    reader.start()
-    with os.fdopen(write, "wb") as output:
-        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
-    reader.join(timeout=60)
-    assert received == [alone.getvalue()]
-    assert len(shorts.read_text().splitlines()) > 1
-
-
-def test_workers_writing_to_a_file_write_every_byte_of_a_short_write(registry: Registry, portfolio: bytes,
-                                                                      monkeypatch, tmp_path: Path):
-    """A file written at places (through the cache: it does not start at a page boundary) may take
-    part of a write only: the rest is written at its place after it."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    alone = io.BytesIO()
-    run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
-    shorts = tmp_path / "short-writes"
-
-    def short(descriptor: int, pieces, offset: int) -> int:  # in the workers' writing threads
-        with shorts.open("a") as noted:
-            noted.write("short\n")
-        first = bytes(pieces[0])
-        return os.pwrite(descriptor, first[:max(1, len(first) // 3)], offset)
-
-    monkeypatch.setattr(os, "pwritev", short)
-    target = tmp_path / "decisions.jsonl"
-    with target.open("wb") as output:
-        output.write(b"#")
-        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
-    assert target.read_bytes() == b"#" + alone.getvalue()
-    assert len(shorts.read_text().splitlines()) > 1
-
-
-def _read_all(descriptor: int) -> bytes:
-    with os.fdopen(descriptor, "rb") as stream:
-        return stream.read()
-
-
-def test_a_worker_that_fails_does_not_leave_the_others_waiting(registry: Registry, portfolio: bytes,
-                                                               monkeypatch, tmp_path: Path):
-    """A block that fails still takes its turn to write: the batch stops with the error, no worker
-    waits for ever for it."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
-    decide = batch.decide_block
-
-    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[batch.Lines, Tally]:
-        if block.first_line > 1:
+    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+        if block.first_line > 30:
             raise RuntimeError("panne simulée")
-        return decide(registry, block, source, version)
+        return real(registry, block, source, version)
 
     monkeypatch.setattr("evaluator.batch.decide_block", failing)
-    error = _raised_by_two_workers(registry, portfolio, tmp_path / "decisions.jsonl")
-    assert isinstance(error, RuntimeError) and str(error) == "panne simulée"
+    target = tmp_path / "decisions.jsonl"
+    error = _raised_within_a_minute(lambda: _run_to(registry, portfolio, target, workers))
+    assert isinstance(error, Failed) and str(error) == "RuntimeError: panne simulée"
+    assert multiprocessing.active_children() == []
+    lines = [r["line"] for r in _records(target.read_bytes())]
+    assert lines and lines == [n for n in range(1, lines[-1] + 1) if n != 21] and lines[-1] < 100
 
 
-def _raised_by_two_workers(registry: Registry, portfolio: bytes, target: Path) -> BaseException | None:
-    """What a batch of two workers writing to ``target`` raised; it must end within a minute."""
+def _run_to(registry: Registry, portfolio: bytes, target: Path, workers: int) -> None:
+    with target.open("wb") as output:
+        run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=workers)
+
+
+def _raised_within_a_minute(attempt: Callable[[], None]) -> BaseException | None:
     outcome: list[BaseException] = []
 
-    def attempt() -> None:
-        with target.open("wb") as output:
-            try:
-                run(registry, io.BytesIO(portfolio), output, "lot.jsonl", workers=2)
-            except Exception as error:  # what it raised is what the test looks at
-                outcome.append(error)
+    def attempting() -> None:
+        try:
+            attempt()
+        except Exception as error:  # what it raised is what the test looks at
+            outcome.append(error)
 
-    thread = threading.Thread(target=attempt, daemon=True)
+    thread = threading.Thread(target=attempting, daemon=True)
     thread.start()
     thread.join(timeout=60)
     assert not thread.is_alive(), "the batch hung"
@@ -279,7 +217,8 @@ def test_an_amount_is_read_as_written_whatever_the_lines_before(registry: Regist
     after, alone = io.BytesIO(), io.BytesIO()
     run(registry, io.BytesIO(f"{first}\n{second}\n".encode()), after, "lot.jsonl")
     run(registry, io.BytesIO(f"{second}\n".encode()), alone, "lot.jsonl")
-    assert after.getvalue().splitlines()[1] == alone.getvalue().splitlines()[0]
+    assert after.getvalue().splitlines()[1].removeprefix(b'{"line":2,') == \
+        alone.getvalue().splitlines()[0].removeprefix(b'{"line":1,')
     assert b'"eligible_licence":"1234.5"' in alone.getvalue()
 
 
@@ -324,7 +263,150 @@ def _lines_before(cut: list[Block]) -> list[int]:
 def test_progress_is_reported(registry: Registry, portfolio: bytes, monkeypatch):
     monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
     seen: list[Tally] = []
-    run(registry, io.BytesIO(portfolio), io.BytesIO(), "lot.jsonl", workers=1, progress=seen.append)
+    run(registry, io.BytesIO(portfolio), io.BytesIO(), "lot.jsonl", workers=2, progress=seen.append)
     assert len(seen) > 3
-    assert [t.decided + t.refused for t in seen] == sorted(t.decided + t.refused for t in seen)
-    assert seen[-1] == Tally(117, 2)
+    assert [t.lines for t in seen] == sorted(t.lines for t in seen)
+    assert seen[-1] == Tally(117, 2, 120)
+
+
+# The command, in a process of its own, stopped midway. Its blocks are small and slowed down (each
+# takes 20 ms more in its worker), so that it is still running when it is stopped.
+
+SLOWED = """
+import signal, sys, time
+import evaluator.batch as batch
+signal.signal(signal.SIGINT, signal.default_int_handler)  # (an ignored SIGINT would be inherited)
+decide = batch.decide_block
+def slowed(*arguments):
+    time.sleep(0.02)
+    return decide(*arguments)
+batch.decide_block, batch.BLOCK_BYTES = slowed, 16_384
+import cli
+sys.argv[0] = "guichet"
+cli.main()
+"""
+
+
+@pytest.fixture(scope="module")
+def long_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """3,000 applications, a blank line every 97 and a bad one every 101; the numbers of the
+    lines that give a record."""
+    lines = _applications(3000, seed=11)
+    for number in range(97, len(lines), 97):
+        lines[number - 1] = ""
+    for number in range(101, len(lines), 101):
+        lines[number - 1] = '{"submitted_on": "2026-07-01"'
+    path = tmp_path_factory.mktemp("lot") / "demandes.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, [n for n, line in enumerate(lines, start=1) if line]
+
+
+def _start(path: Path, target: str, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", SLOWED, "batch", str(path), "-o", target, *options],
+                            cwd=path.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, start_new_session=True)
+
+
+def _french(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _once_written(process: subprocess.Popen[str], target: Path, workers: int = 2) -> list[int]:
+    """Wait until the batch has written something (and still runs); its workers."""
+    deadline = time.monotonic() + 30
+    while not (target.exists() and target.stat().st_size > 0):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "nothing written in 30 s"
+        time.sleep(0.01)
+    time.sleep(0.2)
+    workers_seen = _children(process.pid)
+    assert len(workers_seen) == workers and process.poll() is None
+    return workers_seen
+
+
+def _check_stopped(process: subprocess.Popen[str], workers: list[int], target: Path, expected: list[int]) -> str:
+    """The batch ended, its workers with it, its output whole records of the first lines: the
+    lines it says it went to. Its standard error."""
+    _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr, stderr
+    time.sleep(0.1)
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == [], "workers left running"
+    data = target.read_bytes()
+    assert data.endswith(b"\n")
+    numbers = [record["line"] for record in _records(data)]
+    last = int(stderr.split("la sortie contient les décisions des lignes 1 à ")[1].split(".")[0].replace(" ", ""))
+    assert 0 < len(numbers) < len(expected)
+    assert numbers == [n for n in expected if n <= last]
+    refused = last // 101
+    told = (f"{_french(last)} lignes traitées ({_french(len(numbers) - refused)} décisions, {_french(refused)} "
+            f"refusée{'s' if refused > 1 else ''})")
+    assert told in stderr, stderr
+    return stderr
+
+
+@pytest.mark.parametrize(("sent", "code", "said"), [(signal.SIGINT, 130, "guichet batch interrompu (Ctrl-C) : "),
+                                                    (signal.SIGTERM, 143, "guichet batch interrompu (SIGTERM) : ")])
+def test_an_interrupted_batch_leaves_whole_records_of_the_first_lines(long_batch, tmp_path: Path, sent: int,
+                                                                      code: int, said: str):
+    """Ctrl-C reaches every process of the group, the workers included (they leave it to the
+    parent); SIGTERM (from ``kill``, a supervisor) reaches the parent only."""
+    path, expected = long_batch
+    target = tmp_path / "out.jsonl"
+    process = _start(path, str(target), "--workers", "2")
+    workers = _once_written(process, target)
+    if sent == signal.SIGINT:
+        os.killpg(process.pid, sent)
+    else:
+        process.send_signal(sent)
+    stderr = _check_stopped(process, workers, target, expected)
+    assert process.returncode == code
+    assert said in stderr, stderr
+
+
+def test_a_worker_killed_stops_the_batch(long_batch, tmp_path: Path):
+    path, expected = long_batch
+    target = tmp_path / "out.jsonl"
+    process = _start(path, str(target), "--workers", "2")
+    workers = _once_written(process, target)
+    os.kill(workers[0], signal.SIGKILL)
+    stderr = _check_stopped(process, workers, target, expected)
+    assert process.returncode == 1
+    assert f"un processus de calcul a échoué : le processus {workers[0]} s'est arrêté (tué par le signal SIGKILL)" \
+        in stderr, stderr
+    assert "guichet batch arrêté : " in stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_an_output_that_cannot_be_written_stops_the_batch(long_batch, tmp_path: Path, workers: str):
+    path, _ = long_batch
+    process = _start(path, "/dev/full", "--workers", workers)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert stderr.splitlines() == ["/dev/full: écriture impossible : No space left on device",
+                                   "guichet batch arrêté : aucune ligne traitée ; la sortie est vide."]
+
+
+def test_an_output_pipe_closed_by_its_reader_stops_the_batch(long_batch):
+    """``guichet batch … | head``: the batch stops at the first write that finds the pipe closed,
+    in French, without a traceback."""
+    path, _ = long_batch
+    command = f"{sys.executable} -c '{SLOWED}' batch {path} --workers 2 | head -c 100 > /dev/null"
+    finished = subprocess.run(["bash", "-c", f"{command}; exit ${{PIPESTATUS[0]}}"], capture_output=True,
+                              text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert finished.returncode == 2
+    assert "<sortie standard>: écriture impossible : Broken pipe" in finished.stderr
+    assert "guichet batch arrêté : " in finished.stderr and "Traceback" not in finished.stderr

@@ -88,7 +88,7 @@ def test_batch_keeps_order_and_names_bad_lines(tmp_path):
     result = guichet("batch", str(lines), cwd=tmp_path)
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["status"] for r in records] == ["incomplete", "error", "error", "incomplete"]
-    assert [r.get("line") for r in records] == [None, 2, 3, None]
+    assert [r["line"] for r in records] == [1, 2, 3, 4]
     assert result.returncode == 2
 
 
@@ -106,8 +106,21 @@ def test_test_command_exit_code_and_summary(tmp_path, expected_status, code):
 
 
 def test_facts_lists_the_names_expressions_may_read(tmp_path):
-    result = guichet("facts", cwd=tmp_path)
+    result = guichet("facts", "--version", "1.0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Faits de la version 1.0")
+    assert any(line.split()[:2] == ["applicant_overseas", "booléen"] for line in lines)
     assert "licence_count" in result.stdout and "max_qpv_population_share" in result.stdout
+    assert guichet("facts", "--version", "9.9", cwd=tmp_path).returncode == 2
+
+
+def test_the_application_schema_of_a_version_is_its_declared_facts(tmp_path):
+    result = guichet("schema", "application", "--version", "1.0", cwd=tmp_path)
+    derived = json.loads(result.stdout)
+    assert "frugal_ai" in derived["properties"] and "overseas" in derived["$defs"]["entity"]["properties"]
+    structure = json.loads((ROOT / "schemas" / "application.schema.json").read_text(encoding="utf-8"))
+    assert "frugal_ai" not in structure["properties"]
 
 
 def test_an_unwritable_output_is_bad_input_not_a_traceback(tmp_path):

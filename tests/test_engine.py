@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from evaluator import Registry
-from evaluator.application import read_application
+from evaluator.documents import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").iterdir())
@@ -37,7 +37,7 @@ def test_example_decisions_are_valid_and_consistent(path, registry: Registry):
 
 def test_yaml_and_json_forms_give_the_same_decision(registry: Registry):
     path = EXAMPLES[0]
-    document = read_application(path.read_bytes(), str(path))
+    document = load_document(path.read_bytes(), str(path))
     as_json = json.dumps(document.data)
     assert registry.evaluate_bytes(as_json.encode(), "x.json").to_json() == \
         registry.evaluate_bytes(path.read_bytes(), str(path)).to_json()

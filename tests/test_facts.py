@@ -1,24 +1,137 @@
-"""The facts an expression may read (``evaluator/facts.py``) are exactly the facts the evaluator
-establishes: a fact declared and never set would fail the first policy that reads it."""
+"""The facts an expression may read are exactly the facts the evaluator establishes: a fact declared
+and never set would fail the first policy that reads it. Facts are declared in the policy data:
+a field added to a version is read by it, and refused by the versions that do not declare it."""
 
 from __future__ import annotations
 
-from evaluator import Registry
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import POLICY_FILE, decide_with
+from evaluator import InputError, Registry, load_policy
 from evaluator.engine import _entity_facts
-from evaluator.facts import APPLICATION_FACTS, ENTITY_FACTS, Stage
+from evaluator.facts import Stage
 
 
-def test_an_application_gives_exactly_the_input_facts(registry: Registry, application):
+def test_an_application_gives_exactly_the_input_facts(registry: Registry, application, policy):
     decision = registry.evaluate(application)
-    inputs = {name for name, fact in APPLICATION_FACTS.items() if fact.stage is Stage.INPUT}
+    inputs = {name for name, fact in policy.facts.application.items() if fact.stage is Stage.INPUT}
     assert set(decision.application.facts) == inputs
 
 
 def test_every_declared_fact_is_established_by_an_evaluation(registry: Registry, application, policy):
     decision = registry.evaluate(application)
-    assert set(decision.facts) == set(APPLICATION_FACTS) | set(policy.constants)
+    assert set(decision.facts) == set(policy.facts.application) | set(policy.constants)
 
 
 def test_an_entity_gives_exactly_the_entity_facts(registry: Registry, application, policy):
     entity = registry.evaluate(application).application.applicant
-    assert set(_entity_facts(policy, entity)) == set(ENTITY_FACTS) | set(policy.constants)
+    assert set(_entity_facts(policy, entity)) == set(policy.facts.items("entity")) | set(policy.constants)
+
+
+LABEL_FIELD = """  inputs:
+    labelled_territory:
+      at: entity
+      type: boolean
+      label: territoire labellisé « Territoire d'IA »
+      default: false
+"""
+LABEL_BONUS = """  bonuses:
+    territoire_labellise:
+      label: Bonification « territoire labellisé »
+      when: applicant_labelled_territory
+      value: 0.05
+"""
+
+
+@pytest.fixture
+def versions(tmp_path: Path) -> Path:
+    """The published 1.0 and a draft 1.1 that declares one new field of each entity and grants a
+    bonus on the applicant's: made by editing the YAML alone, as staff would."""
+    target = tmp_path / "guichet-cofinancement"
+    shutil.copytree(POLICY_FILE.parent, target)
+    text = POLICY_FILE.read_text(encoding="utf-8")
+    for old, new in (('version: "1.0"\nstatus: published\neffective_from: 2026-05-22',
+                      'version: "1.1"\nstatus: draft\neffective_from: 2027-01-01'),
+                     ("  inputs:\n", LABEL_FIELD), ("  bonuses:\n", LABEL_BONUS)):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (target / "1.1.yaml").write_text(text, encoding="utf-8")
+    return target
+
+
+def test_a_field_added_to_a_version_is_read_by_it(versions: Path, application):
+    registry = Registry.from_directory(versions)
+    application["applicant"]["labelled_territory"] = True
+    decision = registry.evaluate(application, version="1.1")
+    assert dict(decision.to_dict()["rate"]["bonuses"]) == {"territoire_labellise": "0.05"}
+    assert decision.rate.final == Decimal("0.35")
+    assert decision.facts["applicant_labelled_territory"] is True
+    del application["applicant"]["labelled_territory"]  # absent: its default
+    assert registry.evaluate(application, version="1.1").rate.final == Decimal("0.30")
+
+
+def test_the_same_field_is_refused_by_a_version_that_does_not_declare_it(versions: Path, application):
+    registry = Registry.from_directory(versions)
+    application["applicant"]["labelled_territory"] = True
+    with pytest.raises(InputError) as raised:
+        registry.evaluate(application)  # submitted on 2026-07-01: version 1.0 decides
+    [problem] = raised.value.problems
+    assert (problem.path, problem.message) == (("applicant", "labelled_territory"),
+                                               "clé inconnue : « labelled_territory »")
+    assert problem.hint is not None
+    assert problem.hint.startswith("information de la version 1.1, inconnue de la version 1.0 qui régit cette demande")
+
+
+def test_each_version_has_its_own_application_schema(versions: Path):
+    registry = Registry.from_directory(versions)
+    old, new = (registry.version(v).application_schema for v in ("1.0", "1.1"))
+    assert "labelled_territory" in new["$defs"]["entity"]["properties"]
+    assert "labelled_territory" not in old["$defs"]["entity"]["properties"]
+    assert new["$defs"]["entity"]["properties"]["labelled_territory"] == {
+        "type": "boolean", "description": "territoire labellisé « Territoire d'IA »", "default": False}
+
+
+def test_an_aggregate_is_declared_in_data(amended, application):
+    """Facts over the entities covered are written in the policy: the highest share in QPV of v1.0
+    is one; an amendment may count, add or test anything the entities declare."""
+    policy = amended(("      unit: fraction\n\nbeneficiaries:", """      unit: fraction
+    overseas_entities:
+      label: entités couvertes situées en outre-mer
+      over: covered_entities
+      operation: count
+      where: overseas
+    all_with_licences:
+      label: toutes les entités couvertes ont des licences
+      over: covered_entities
+      operation: all
+      of: licences > 0
+
+beneficiaries:"""), ("when: mutualised or licence_count >= licence_threshold",
+                         "when: mutualised or overseas_entities >= 1 and all_with_licences"))
+    assert decide_with(policy, application).tier.id == "standard"
+    application["applicant"]["overseas"] = True
+    decision = decide_with(policy, application)
+    assert (decision.facts["overseas_entities"], decision.facts["all_with_licences"]) == (1, True)
+    assert decision.tier.id == "majore"
+
+
+def test_an_aggregate_that_reads_an_unknown_field_is_refused_at_load(policy_text):
+    text = policy_text.replace("      of: qpv_population_share\n", "      of: qpv_population_shares\n")
+    with pytest.raises(InputError) as raised:
+        load_policy(text.encode(), "broken.yaml")
+    [problem] = raised.value.problems
+    assert problem.path == ("facts", "aggregates", "max_qpv_population_share", "of")
+    assert "nom inconnu : « qpv_population_shares »" in problem.message
+    assert problem.hint == "vouliez-vous dire « qpv_population_share » ?"
+
+
+def test_a_field_on_a_structural_key_is_refused(policy_text):
+    declared = "    months:\n      at: expense\n"
+    text = policy_text.replace(declared, declared + "      field: amount\n")
+    with pytest.raises(InputError) as raised:
+        load_policy(text.encode(), "broken.yaml")
+    assert [p.path for p in raised.value.problems] == [("facts", "inputs", "months", "field")]

@@ -7,10 +7,12 @@ and phase), a few seconds in all."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -24,16 +26,21 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, POLICY_FILE
 from evaluator import DecisionLog, LiveRegistry, Registry, openapi
+from evaluator.resources import schema as bundled_schema
 from evaluator.server import create_app
 from live_server import running
+
+AMENDMENT = Path(__file__).resolve().parent / "amendment" / "1.1.yaml"
 
 MAX_EXAMPLES = 20
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance,
           response_headers_conformance, negative_data_rejection, unsupported_method]
 
-schema = schemathesis.openapi.from_dict(openapi.document())
+NEWEST = Registry.default().versions[-1]
+"""The version the served document describes: the newest of the bundled policies."""
+schema = schemathesis.openapi.from_dict(openapi.document(NEWEST))
 answered: Counter[tuple[str, int]] = Counter()
 
 
@@ -65,7 +72,7 @@ def test_the_run_reached_the_answers_that_matter():
 
 
 def test_the_document_reuses_the_project_schemas():
-    document = openapi.document()
+    document = openapi.document(NEWEST)
     components = document["components"]["schemas"]
     body = document["paths"]["/v1/decisions"]["post"]
     assert body["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Application"}
@@ -75,9 +82,49 @@ def test_the_document_reuses_the_project_schemas():
     assert "$id" not in components["Decision"] and "$defs" not in components["Policy"]
 
 
+def test_the_application_component_is_the_schema_the_version_declares(base_url):
+    """The served Application is the newest version's schema: it lists the fields the version declares
+    in its facts section, which the bundled structure does not."""
+    document = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+    components = document["components"]["schemas"]
+    skeleton = bundled_schema("application")
+    assert "frugal_ai" in components["Application"]["properties"]
+    assert "frugal_ai" not in skeleton["properties"]
+    assert "overseas" in components["Application.entity"]["properties"]
+    assert "overseas" not in skeleton["$defs"]["entity"]["properties"]
+    assert components["Application"]["description"].startswith(f"Demande selon la version {NEWEST.version} ")
+    assert components["Application"] == openapi.document(NEWEST)["components"]["schemas"]["Application"]
+
+
+def test_without_a_version_the_application_is_the_bare_structure():
+    components = openapi.document(None)["components"]["schemas"]
+    assert components["Application"]["properties"].keys() == bundled_schema("application")["properties"].keys()
+    assert "overseas" not in components["Application.entity"]["properties"]
+
+
+def test_the_document_follows_a_reload(tmp_path):
+    directory = tmp_path / "guichet-cofinancement"
+    shutil.copytree(POLICY_FILE.parent, directory)
+    live = LiveRegistry(directory)
+    with running(create_app(live)) as base, httpx.Client(base_url=base, timeout=10) as session:
+        def described() -> str:
+            description: str = session.get("/openapi.json").json()["components"]["schemas"]["Application"][
+                "description"]
+            return description
+        assert described().startswith("Demande selon la version 1.0 ")
+        shutil.copy(AMENDMENT, directory / "1.1.yaml")
+        assert live.reload() is None
+        assert described().startswith("Demande selon la version 1.1 ")
+
+
 def test_the_document_examples_are_the_example_files(application):
     registry = Registry.default()
-    assert registry.evaluate(openapi.EXAMPLE_APPLICATION).to_bytes() == registry.evaluate(application).to_bytes()
+    body = openapi.document(NEWEST)["paths"]["/v1/decisions"]["post"]["requestBody"]["content"]["application/json"]
+    examples = {name: item["value"] for name, item in body["examples"].items()}
+    assert examples == {"commune": openapi.example("commune-simple.yaml"),
+                        "outre-mer": openapi.example("outre-mer-incomplete.json")}
+    assert registry.evaluate(examples["commune"]).to_bytes() == registry.evaluate(application).to_bytes()
+    assert examples["commune"]["submitted_on"] == "2026-07-01"
     incomplete = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
-    assert incomplete == openapi.EXAMPLE_INCOMPLETE
+    assert incomplete == examples["outre-mer"]
     assert registry.evaluate(incomplete).status == "incomplete"

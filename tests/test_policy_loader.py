@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from conftest import decide_with
 from evaluator import InputError, load_policy
 
 
@@ -125,7 +126,9 @@ def test_unknown_parameter_in_a_label(policy_text):
 def test_expression_reading_a_fact_not_yet_known(policy_text):
     problems = _problems(policy_text, ("formula: min(deployment_requested, eligible_licence)",
                                        "formula: min(deployment_requested, eligible_licence) if mutualised else 0"))
-    assert "nom inconnu : « mutualised »" in problems[0].message
+    assert problems[0].message == ("expression refusée : « mutualised » n'est connu qu'à partir de l'étape "
+                                   "« la mutualisation » ; cette expression est évaluée à l'étape « le relevé des "
+                                   "dépenses »")
 
 
 def test_optional_fact_requires_on_absent(policy_text):
@@ -170,12 +173,11 @@ def test_a_parameter_written_minus_zero_is_zero(policy_text):
     assert str(load_policy(text.encode(), "zero.yaml").constants["applicant_min_share"]) == "0.00"
 
 
-def test_a_policy_too_large_to_compile_is_bad_input(policy_text):
-    """Tiers are written as one chain of conditions: thousands of them are refused, located, not a
-    traceback."""
+def test_a_policy_with_thousands_of_tiers_loads_and_decides(policy_text, application):
+    """Tiers are walked in order, never written as one chain of nested conditions: thousands of them
+    load, and the first whose condition holds gives the base rate."""
     tiers = "".join(f"    palier_{n}:\n      label: Palier {n}\n      when: licence_count >= {n}\n      rate: 0.30\n"
                     for n in range(4000, 0, -1))
-    text = policy_text.replace("  base:\n", "  base:\n" + tiers, 1)
-    problems = _problems(text)
-    assert [p.path for p in problems] == [("rate", "base")]
-    assert "trop grande pour être compilée" in problems[0].message
+    policy = load_policy(policy_text.replace("  base:\n", "  base:\n" + tiers, 1).encode(), "tiers.yaml")
+    assert len(policy.rate.tiers) == 4002
+    assert decide_with(policy, application).tier.id == "palier_120"  # the commune asks for 120 licences

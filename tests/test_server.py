@@ -25,7 +25,7 @@ from evaluator import LiveRegistry, Registry
 from evaluator.authoring import new_draft
 from evaluator.documents import load_document
 from evaluator.server import Limits, create_app
-from evaluator.validation import validate
+from evaluator.validation import bundled, validate
 from live_server import free_port, running
 
 
@@ -195,7 +195,7 @@ def test_a_version_is_served_as_the_data_of_its_file(client):
     response = client.get("/v1/policies/1.0")
     assert response.status_code == 200
     document = load_document(POLICY_FILE.read_bytes(), str(POLICY_FILE))
-    validate(document, "policy")
+    validate(document, bundled("policy"))
     assert json.loads(response.content, parse_float=Decimal) == document.data
     assert b'"value":0.40' in response.content  # numbers as written, not through a float
 

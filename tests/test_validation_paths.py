@@ -17,10 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluator import InputError, Registry
-from evaluator.application import accepted_line, checked_document, mapping_document
+from evaluator.application import accepted_line, mapping_document
 from evaluator.documents import json_line_document, load_document
-from evaluator.resources import schema
-from evaluator.validation import accepts, format_plan, validator
+from evaluator.validation import format_plan
 from strategies import applications
 
 ODD_VALUES = [-1, 0, 1, Decimal("1.5"), Decimal("100.0"), Decimal("0.001"), Decimal("1E+400"), Decimal("NaN"),
@@ -39,8 +38,12 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+APPLICATION = Registry.default().version("1.0").application_check
+"""The application schema of version 1.0."""
+
+
 def _detailed_accepts(data: Any) -> bool:
-    return not any(True for _ in validator("application").iter_errors(data))
+    return not any(True for _ in APPLICATION.validator.iter_errors(data))
 
 
 @given(applications(), st.data())
@@ -51,7 +54,7 @@ def test_the_fast_check_accepts_nothing_the_detailed_one_refuses(application: di
     for part in path[:-1]:
         target = target[part]
     target[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
-    if accepts("application")(mutated):
+    if APPLICATION.accepts(mutated):
         assert _detailed_accepts(mutated), path
 
 
@@ -64,16 +67,16 @@ def test_the_two_agree_on_the_corpus_and_the_examples():
             document = load_document(path.read_bytes(), str(path))
         except InputError:
             continue
-        assert accepts("application")(document.data) == _detailed_accepts(document.data), path
+        assert APPLICATION.accepts(document.data) == _detailed_accepts(document.data), path
         compared += 1
     assert compared >= 50
 
 
 def test_the_format_plan_names_every_format_of_the_application():
-    assert format_plan(schema("application")) == (
+    assert format_plan(APPLICATION.root) == (
         (("submitted_on",), "date"), (("applicant", "siren"), "siren"), (("co_beneficiaries", "*", "siren"), "siren"),
-        (("expenses", "*", "amount"), "money"), (("expenses", "*", "entity"), "siren"), (("purchase_date",), "date"),
-        (("documents", "*", "signed_by", "*"), "siren"))
+        (("expenses", "*", "amount"), "money"), (("expenses", "*", "entity"), "siren"),
+        (("documents", "*", "signed_by", "*"), "siren"), (("purchase_date",), "date"))
 
 
 @pytest.mark.parametrize("schema_with_format", [
@@ -119,7 +122,7 @@ def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, app
         line = line.replace("É", "\\u00c9", 1)  # the editor is always "Éditeur"
     raw = (line + data.draw(st.sampled_from(["", "\n", "\r\n"]))).encode()
     assert _read(registry, lambda: accepted_line(raw, "lot.jsonl", 7)) == \
-        _read(registry, lambda: checked_document(json_line_document(line, "lot.jsonl", 7))), line
+        _read(registry, lambda: json_line_document(line, "lot.jsonl", 7)), line
 
 
 @dataclass(frozen=True)
