@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from evaluator.documents import Document, canonical_json_line, json_line_document, lone_surrogates, text_line
-from evaluator.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Stage
+from evaluator.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
 from evaluator.problems import InputError, JsonPath
 from evaluator.resources import schema
 from evaluator.validation import ELSEWHERE, decimal_of, parse_date, parse_money, validate
@@ -179,32 +179,6 @@ def submission_date(document: Document) -> date | None:
         return parse_date(submitted) if isinstance(submitted, str) else None
     except ValueError:
         return None
-
-
-_CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
-    "integer": int, "number": decimal_of, "share": decimal_of, "money": parse_money, "date": parse_date,
-    "countries": tuple}
-
-
-@dataclass(frozen=True)
-class Reader:
-    """How a version reads the fields it declares at each level: for each, its name, its key, how
-    its value is converted and its value when absent."""
-
-    fields: Mapping[Level, tuple[tuple[str, str, Callable[[Any], Any] | None, Any], ...]]
-    input_aggregates: tuple[Aggregate, ...]
-
-    @classmethod
-    def of(cls, table: FactTable) -> Reader:
-        return cls({level: tuple((item.name, item.key, _CONVERT.get(item.type), item.default)
-                                 for item in table.at(level)) for level in _PLACES},
-                   tuple(a for a in table.aggregates if a.fact().stage is Stage.INPUT))
-
-    def read(self, level: Level, item: Mapping[str, Any], into: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        for name, key, convert, default in self.fields[level]:
-            value = item.get(key)
-            into[prefix + name] = default if value is None else value if convert is None else convert(value)
-        return into
 
 
 def build_application(document: Document, policy: Policy) -> Application:

@@ -15,13 +15,14 @@ A policy expression may only read the facts known at the point where it is evalu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
 from typing import Any, Literal
 
 from evaluator.expressions import Expression, Symbol, Type
+from evaluator.validation import decimal_of, parse_date, parse_money
 
 
 class Stage(IntEnum):
@@ -224,3 +225,30 @@ class FactTable:
 
     def at(self, level: Level) -> tuple[Field, ...]:
         return tuple(item for item in self.fields if item.level == level)
+
+
+_CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
+    "integer": int, "number": decimal_of, "share": decimal_of, "money": parse_money, "date": parse_date,
+    "countries": tuple}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How a version reads the fields it declares at each level: for each, its name, its key, how
+    its value is converted and its value when absent."""
+
+    fields: Mapping[Level, tuple[tuple[str, str, Callable[[Any], Any] | None, Any], ...]]
+    input_aggregates: tuple[Aggregate, ...]
+
+    @classmethod
+    def of(cls, table: FactTable) -> Reader:
+        return cls({level: tuple((item.name, item.key, _CONVERT.get(item.type), item.default)
+                                 for item in table.at(level)) for level in LEVELS},
+                   tuple(a for a in table.aggregates if a.fact().stage is Stage.INPUT))
+
+    def read(self, level: Level, item: Mapping[str, Any], into: dict[str, Any]) -> dict[str, Any]:
+        """``into`` with the fields of ``level`` read from ``item`` (converted, or their default)."""
+        for name, key, convert, default in self.fields[level]:
+            value = item.get(key)
+            into[name] = default if value is None else value if convert is None else convert(value)
+        return into

@@ -13,9 +13,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from functools import cached_property, partial
 from typing import Any, Literal
 
-from evaluator.application import Reader
 from evaluator.expressions import Expression
-from evaluator.facts import Aggregate, FactTable, Stage
+from evaluator.facts import Aggregate, FactTable, Reader, Stage
 from evaluator.findings import FAILED_OUTCOMES, Applied, Outcome, Status
 from evaluator.french import GROUPS, OUTCOMES, percent
 from evaluator.validation import Schema
