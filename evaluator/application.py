@@ -24,7 +24,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from evaluator.documents import Document, canonical_json_line, json_line_document, lone_surrogates, text_line
+from evaluator.documents import (
+    Document,
+    canonical_json_line,
+    json_line_document,
+    lone_surrogates,
+    plain_json,
+    text_line,
+)
 from evaluator.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
 from evaluator.problems import InputError, JsonPath
 from evaluator.resources import schema
@@ -141,7 +148,22 @@ def _pointed(root: dict[str, Any], path: JsonPath) -> dict[str, Any]:
 
 def mapping_document(application: Mapping[str, Any], source: str = "<demande>") -> Document:
     """An application given as a mapping (decoded JSON, say) as a document; a float is read as the
-    decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
+    decimal it prints as (``0.1`` is ``Decimal("0.1")``).
+
+    Decoded JSON (``documents.plain_json``) is taken as it is, floats included, with a way to read it
+    in detail: a float then reaches the model only through a field the schema says is a number,
+    which ``build_application`` reads as a ``Decimal`` (``decimal_of``), as ``accepted_line`` does
+    for a JSON line read at once. Anything else is copied with its floats as decimals, and its texts
+    checked."""
+    data = plain_json(application)
+    if data is None:
+        return _decimal_document(application, source)
+    return Document(source, data, [], detailed=lambda: _decimal_document(application, source))
+
+
+def _decimal_document(application: Mapping[str, Any], source: str) -> Document:
+    """The mapping copied, its floats as decimals (what the detailed validation takes), its texts
+    checked."""
     document = Document(source, _decimals(application), [])
     document.problems.extend(lone_surrogates(document))
     return document
@@ -192,20 +214,19 @@ def build_application(document: Document, policy: Policy) -> Application:
     data = document.data
     reader = policy.reader
     applicant = _entity(reader, data["applicant"])
-    co_beneficiaries = tuple(_entity(reader, item) for item in data.get("co_beneficiaries", []))
-    documents = tuple(SuppliedDocument(item["kind"], tuple(item.get("signed_by", [])),
-                                       reader.read("document", item, {"kind": item["kind"],
-                                                                      "signed_by": tuple(item.get("signed_by", []))}))
-                      for item in data.get("documents", []))
-    expenses = tuple(_expense(reader, index, item, applicant.siren) for index, item in enumerate(data["expenses"]))
+    co_beneficiaries = tuple([_entity(reader, item) for item in data.get("co_beneficiaries", ())])
+    documents = tuple([_document(reader, item) for item in data.get("documents", ())])
+    siren = applicant.siren
+    expenses = tuple([_expense(reader, index, item, siren) for index, item in enumerate(data["expenses"])])
     submitted_on = parse_date(data["submitted_on"])
     facts: dict[str, Any] = {
         "submitted_on": submitted_on,
         "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
         "co_beneficiary_count": len(co_beneficiaries),
     }
-    facts.update((APPLICANT_PREFIX + name, value) for name, value in applicant.facts.items()
-                 if name not in ("siren", "name"))
+    for name, value in applicant.facts.items():
+        if name != "siren" and name != "name":
+            facts[APPLICANT_PREFIX + name] = value
     reader.read("application", data, facts)
     reader.read("solution", data["solution"], facts)
     application = Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
@@ -251,17 +272,20 @@ def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], 
 
 
 def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:
-    licences = int(item["licences"])
-    facts = reader.read("entity", item, {"siren": item["siren"], "name": item["name"], "category": item["category"],
-                                         "licences": licences})
-    return Entity(item["name"], item["siren"], item["category"], licences, facts)
+    name, siren, category, licences = item["name"], item["siren"], item["category"], int(item["licences"])
+    facts = reader.read("entity", item, {"siren": siren, "name": name, "category": category, "licences": licences})
+    return Entity(name, siren, category, licences, facts)
 
 
 def _expense(reader: Reader, index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
-    amount = parse_money(item["amount"])
-    entity = item.get("entity", applicant_siren)
-    facts = reader.read("expense", item, {"kind": item["kind"], "amount": amount, "entity": entity})
-    return ExpenseLine(index, item["kind"], amount, entity, item.get("label"), facts)
+    kind, amount, entity = item["kind"], parse_money(item["amount"]), item.get("entity", applicant_siren)
+    facts = reader.read("expense", item, {"kind": kind, "amount": amount, "entity": entity})
+    return ExpenseLine(index, kind, amount, entity, item.get("label"), facts)
+
+
+def _document(reader: Reader, item: Mapping[str, Any]) -> SuppliedDocument:
+    kind, signed_by = item["kind"], tuple(item.get("signed_by", ()))
+    return SuppliedDocument(kind, signed_by, reader.read("document", item, {"kind": kind, "signed_by": signed_by}))
 
 
 Issue = tuple[JsonPath, str, str | None]

@@ -241,21 +241,22 @@ class _Workers:
         context = multiprocessing.get_context("fork")
         self.processes: list[BaseProcess] = []
         self.connections: list[Connection] = []
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # until a worker has its own handlers
         try:
-            for _ in range(count):
-                mine, theirs = context.Pipe()
-                process = context.Process(target=_work, args=(theirs, list(self.connections), registry, source,
-                                                              version), name="guichet-batch", daemon=True)
-                process.start()
-                theirs.close()
-                self.processes.append(process)
-                self.connections.append(mine)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # until a worker has its own handlers
+            try:
+                for _ in range(count):
+                    mine, theirs = context.Pipe()
+                    process = context.Process(target=_work, args=(theirs, list(self.connections), registry,
+                                                                  source, version), name="guichet-batch", daemon=True)
+                    process.start()
+                    theirs.close()
+                    self.processes.append(process)
+                    self.connections.append(mine)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (a signal received meanwhile: raised here)
         except BaseException:
             self.stop()
             raise
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def __enter__(self) -> _Workers:
         return self

@@ -1,13 +1,12 @@
 """Coverage of a policy's rules by test cases: which outcomes of each rule the cases exercised.
 
-The *possible* outcomes of a rule are read from the policy model, never written here per rule:
-a bonus may be granted or not (and refused for want of evidence when it asks for some), a category
-has its default outcome and one per conditional case, a criterion may be met or failed (and not
-filled in when it says what happens then), a document requirement may be met or missing (and not
-required when it has a condition), and so on; a policy that gains a tier, a bonus or a criterion
-gains its outcomes. The *observed* outcomes are read from the decisions: each finding of a rule is
-classified into one of the rule's outcomes, and the status of the decision is one outcome of
-``statuses``. Each kind of rule is one small function, behind one table (``SECTIONS``).
+The *possible* outcomes of a rule are those its kind declares (``evaluator.kinds``), never written
+here: a bonus may be granted or not (and refused for want of evidence when it asks for some), a
+category has its default outcome and one per conditional case, a criterion may be met or failed
+(and not filled in when it says what happens then), and so on; a policy that gains a tier, a bonus or
+a criterion gains its outcomes, and a new kind of rule brings its own. The *observed* outcomes are
+the ``(rule, outcome)`` pairs the decisions' findings name, and the status of each decision, one
+outcome of ``statuses``.
 
 Like ``opa test --coverage``, the figure is never rounded up: 199 outcomes out of 200 read
 99.5 %, and a threshold is compared on the exact counts.
@@ -15,40 +14,29 @@ Like ``opa test --coverage``, the figure is never rounded up: 199 outcomes out o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from evaluator import french
-from evaluator.decision import Decision, Finding
+from evaluator.decision import Decision
 from evaluator.documents import Document
-from evaluator.engine import CATEGORY_FINDINGS
-from evaluator.findings import Status
-from evaluator.policy import Category, CategoryOutcome, Check, Policy
+from evaluator.kinds.base import Branch
+from evaluator.kinds.registry import KINDS
+from evaluator.policy import Policy
 from evaluator.problems import InputError, Problem
-
-Observer = Callable[[Sequence[Finding], Decision], frozenset[str]]
-
-
-@dataclass(frozen=True)
-class Branch:
-    """One possible outcome of a rule: a short key (``granted``) and a French label."""
-
-    key: str
-    label: str
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule of the policy (``id`` is its path in the policy file, as in the findings), its possible
-    outcomes, and how to read which of them a decision took."""
+    """A rule of the policy (``id`` is its path in the policy file, as in the findings) and its
+    possible outcomes."""
 
     id: str
     label: str
     clause: str
     branches: tuple[Branch, ...]
-    observe: Observer = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -160,201 +148,23 @@ def percent(covered: int, total: int) -> Decimal:
     return (Decimal(covered * 100) / total).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
 
 
-# -- the possible outcomes, read from the model -------------------------------------------------
+# -- the possible outcomes, read from the kinds; the observed ones, from the findings -------------
 
 
 def rules(policy: Policy) -> tuple[Rule, ...]:
-    """Every rule of ``policy`` with its possible outcomes, in the order of the evaluation."""
-    return tuple(rule for section in SECTIONS for rule in section(policy))
-
-
-def _by_outcome(keys: Mapping[str, str]) -> Observer:
-    """Reads a finding's outcome (``pass``, ``info``…) as one of the rule's outcomes."""
-    return lambda findings, _decision: frozenset(keys[f.outcome] for f in findings if f.outcome in keys)
-
-
-def _status_words(policy: Policy, status: Status) -> str:
-    return policy.statuses.label(status).lower()
-
-
-def _window(policy: Policy) -> Iterator[Rule]:
-    window = policy.window
-    yield Rule("window", window.label, window.clause,
-               (Branch("inside", "dans la période"),
-                Branch("outside", f"hors de la période → {_status_words(policy, window.on_outside)}")),
-               _by_outcome({"pass": "inside", "fail": "outside"}))
-
-
-_CATEGORY_FINDINGS: dict[str, str] = {finding: outcome for outcome, (finding, _) in CATEGORY_FINDINGS.items()}
-"""A category's finding read back as the category's outcome."""
-
-
-def _category_branches(category: Category) -> tuple[Branch, ...]:
-    """One branch per distinct outcome: the conditional cases in order, then the default one.
-    Cases that lead to the same outcome share its branch."""
-    conditions: dict[CategoryOutcome, list[str]] = {}
-    for case in category.cases:
-        conditions.setdefault(case.outcome, []).append(f"si {case.when.text}")
-    conditions.setdefault(category.outcome, []).append("sinon" if category.cases else "")
-    return tuple(
-        Branch(outcome, french.OUTCOMES[outcome] + (f", {' ; '.join(w for w in words if w)}" if any(words) else ""))
-        for outcome, words in conditions.items()
-    )
-
-
-def _category_observer() -> Observer:
-    return _by_outcome(_CATEGORY_FINDINGS)
-
-
-def _beneficiaries(policy: Policy) -> Iterator[Rule]:
-    beneficiaries = policy.beneficiaries
-    for category in beneficiaries.categories.values():
-        yield Rule(f"beneficiaries.categories.{category.id}", category.label, category.clause,
-                   _category_branches(category), _category_observer())
-    unknown = beneficiaries.unknown_category
-    yield Rule("beneficiaries.unknown_category", "Catégorie absente des listes", unknown.clause,
-               (Branch(unknown.outcome, french.OUTCOMES[unknown.outcome]),), _category_observer())
-
-
-_GROUP_WORDS = {"licence": "retenue (licences)", "deployment": "retenue (déploiement)"}
-
-
-def _expenses(policy: Policy) -> Iterator[Rule]:
-    expenses = policy.expenses
-    for kind in expenses.kinds.values():
-        if kind.group == "excluded":
-            branch, observe = Branch("excluded", "exclue"), _by_outcome({"fail": "excluded"})
-        else:  # a line of an entity set aside also fails: that is the entity's outcome, not the kind's
-            branch, observe = Branch("retained", _GROUP_WORDS[kind.group]), _by_outcome({"pass": "retained"})
-        yield Rule(f"expenses.kinds.{kind.id}", kind.label, kind.clause, (branch,), observe)
-    period = expenses.funded_period
-    yield Rule("expenses.funded_period", period.label, period.clause,
-               (Branch("prorated", f"ligne ramenée à {period.months} mois"),), _by_outcome({"info": "prorated"}))
-    formula = expenses.eligible_deployment
-    yield Rule("expenses.eligible_deployment", formula.label, formula.clause,
-               (Branch("whole", "retenu en entier"), Branch("capped", "plafonné")),
-               _by_outcome({"pass": "whole", "info": "capped"}))
-    yield from _checks(policy, "expenses.checks", expenses.checks)
-
-
-def _mutualisation(policy: Policy) -> Iterator[Rule]:
-    section = policy.mutualisation
-    yield Rule("mutualisation.mutualised_when", section.label, section.clause,
-               (Branch("yes", "mutualisée"), Branch("no", "non mutualisée")),
-               _by_outcome({"pass": "yes", "info": "no"}))
-    yield from _checks(policy, "mutualisation.checks", section.checks)
-
-
-def _rate(policy: Policy) -> Iterator[Rule]:
-    rate = policy.rate
-    for tier in rate.tiers:
-        yield Rule(f"rate.base.{tier.id}", tier.label, tier.clause,
-                   (Branch("taken", f"palier retenu ({french.percent(tier.rate)})"),), _by_outcome({"pass": "taken"}))
-    for bonus in rate.bonuses:
-        branches = [Branch("granted", f"accordée (+{french.percent(bonus.value)})"),
-                    Branch("not_granted", "conditions non réunies")]
-        if bonus.evidence is not None:
-            branches.append(Branch("missing_evidence", "demandée sans justificatif recevable"))
-        yield Rule(f"rate.bonuses.{bonus.id}", bonus.label, bonus.clause, tuple(branches),
-                   _by_outcome({"pass": "granted", "info": "not_granted", "missing": "missing_evidence"}))
-    ceiling = rate.ceiling
-    yield Rule("rate.ceiling", ceiling.label, ceiling.clause,
-               (Branch("not_reached", "taux sous le plafond"),
-                Branch("applied", f"taux ramené à {french.percent(ceiling.value)}")),
-               _by_outcome({"pass": "not_reached", "info": "applied"}))
-
-
-def _sovereignty(policy: Policy) -> Iterator[Rule]:
-    yield from _checks(policy, "sovereignty.criteria", policy.sovereignty.checks)
-
-
-def _conditions(policy: Policy) -> Iterator[Rule]:
-    yield from _checks(policy, "conditions.checks", policy.conditions.checks)
-
-
-def _checks(policy: Policy, section: str, checks: Iterable[Check]) -> Iterator[Rule]:
-    for check in checks:
-        branches = [Branch("met", "rempli"), Branch("failed", f"non rempli → {_status_words(policy, check.on_fail)}")]
-        if check.on_absent is not None:
-            then = "sans objet" if check.on_absent == "pass" else _status_words(policy, check.on_absent)
-            branches.append(Branch("absent", f"non renseigné → {then}"))
-        yield Rule(f"{section}.{check.id}", check.label, check.clause, tuple(branches), _check_observer(check))
-
-
-def _check_observer(check: Check) -> Observer:
-    """A criterion not filled in reads an optional fact left empty; otherwise ``pass`` is met."""
-    optional = set(check.optional)
-
-    def classify(finding: Finding) -> str:
-        if check.on_absent is not None and any(name in optional and value is None for name, value in finding.inputs):
-            return "absent"
-        return "met" if finding.outcome == "pass" else "failed"
-
-    return lambda findings, _decision: frozenset(classify(f) for f in findings)
-
-
-def _documents(policy: Policy) -> Iterator[Rule]:
-    for requirement in policy.documents.requirements:
-        branches = [Branch("supplied", "fournie"),
-                    Branch("missing", f"manquante → {_status_words(policy, requirement.on_missing)}")]
-        if requirement.when is not None:
-            branches.append(Branch("not_required", "non requise"))
-        yield Rule(f"documents.requirements.{requirement.id}", requirement.label, requirement.clause, tuple(branches),
-                   _by_outcome({"pass": "supplied", "info": "not_required", "fail": "missing", "missing": "missing",
-                                "review": "missing"}))
-
-
-def _reporting(policy: Policy) -> Iterator[Rule]:
-    for indicator in policy.reporting.indicators:
-        branches = [Branch("required", "à transmettre")]
-        if indicator.when is not None:
-            branches.append(Branch("not_required", "non demandé"))
-        yield Rule(f"reporting.indicators.{indicator.id}", indicator.label, indicator.clause, tuple(branches),
-                   _indicator_observer(indicator.id))
-
-
-def _indicator_observer(indicator: str) -> Observer:
-    def observe(findings: Sequence[Finding], decision: Decision) -> frozenset[str]:
-        if not findings:
-            return frozenset()
-        required = any(obligation.id == indicator for obligation in decision.obligations)
-        return frozenset({"required" if required else "not_required"})
-
-    return observe
-
-
-def _payments(policy: Policy) -> Iterator[Rule]:
-    for tranche in policy.payments.tranches:
-        yield Rule(f"payments.tranches.{tranche.id}", tranche.label, tranche.clause,
-                   (Branch("computed", "montant calculé"),), _by_outcome({"info": "computed"}))
-
-
-def _statuses(policy: Policy) -> Iterator[Rule]:
-    statuses = policy.statuses
-    yield Rule("statuses", "Statut de la demande", statuses.clause,
-               tuple(Branch(s.id, s.label) for s in statuses.order),
-               lambda _findings, decision: frozenset({decision.status}))
-
-
-SECTIONS: tuple[Callable[[Policy], Iterator[Rule]], ...] = (
-    _window, _beneficiaries, _expenses, _mutualisation, _rate, _sovereignty, _conditions, _documents, _reporting,
-    _payments, _statuses,
-)
-
-
-# -- the observed outcomes, read from the decisions ---------------------------------------------
+    """Every rule of ``policy`` with its possible outcomes (its kind's ``branches``), in the order of
+    the evaluation."""
+    return tuple(Rule(rule.rule, rule.label, rule.clause, kind.branches(rule, policy))
+                 for kind in KINDS for rule in kind.rules(policy))
 
 
 def observed(table: Sequence[Rule], decision: Decision) -> frozenset[tuple[str, str]]:
-    """The ``(rule, outcome)`` pairs ``decision`` exercised among the rules of ``table``."""
-    by_rule: dict[str, list[Finding]] = {}
-    for finding in decision.findings:
-        by_rule.setdefault(finding.rule, []).append(finding)
-    pairs: set[tuple[str, str]] = set()
-    for rule in table:
-        possible = {branch.key for branch in rule.branches}
-        pairs.update((rule.id, key) for key in rule.observe(by_rule.get(rule.id, ()), decision) if key in possible)
-    return frozenset(pairs)
+    """The ``(rule, outcome)`` pairs ``decision`` exercised among the rules of ``table``: the outcome
+    each finding names, and the status the decision took."""
+    possible = {(rule.id, branch.key) for rule in table for branch in rule.branches}
+    reached = {(finding.rule, finding.branch) for finding in decision.trace}
+    reached.add((decision.applied.statuses.rule, decision.status))
+    return frozenset(reached & possible)
 
 
 def policy_coverage(policy: Policy, decisions: Iterable[Decision], lines: Mapping[str, int] | None = None

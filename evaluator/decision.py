@@ -153,7 +153,7 @@ class Decision:
 
     @property
     def status_label(self) -> str:
-        return self.applied.statuses.label(self.status)
+        return self.applied.statuses.named(self.status)
 
     @property
     def reference(self) -> str | None:

@@ -84,7 +84,7 @@ NOTE = Kind("lecture retenue", True)
 
 def rules(policy: Policy) -> dict[str, Rule]:
     """The rules of a policy, by path."""
-    status = policy.statuses.label
+    status = policy.statuses.named
     found: list[Rule] = []
     add = found.append
     window = policy.window
@@ -160,9 +160,9 @@ def _check(path: str, check: Check, policy: Policy) -> Rule:
     elif check.on_absent == "pass":
         absent = "sans objet"
     else:
-        absent = policy.statuses.label(check.on_absent).lower()
+        absent = policy.statuses.named(check.on_absent).lower()
     return Rule(path, CRITERION, check.label, (
-        ("s'il n'est pas rempli", policy.statuses.label(check.on_fail).lower()), ("test", check.test.text),
+        ("s'il n'est pas rempli", policy.statuses.named(check.on_fail).lower()), ("test", check.test.text),
         ("si l'information manque", absent)))
 
 

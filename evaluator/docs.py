@@ -171,7 +171,7 @@ def _checks(checks: Iterable[Check], policy: Policy) -> list[Block]:
 
 
 def _status(policy: Policy, status: Status) -> str:
-    return policy.statuses.label(status).lower()
+    return policy.statuses.named(status).lower()
 
 
 def _documents(policy: Policy) -> list[Block]:

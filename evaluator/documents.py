@@ -105,6 +105,8 @@ _SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F]")
 def lone_surrogates(document: Document) -> list[Problem]:
     """Texts holding half of a UTF-16 pair, which an escape such as ``\\ud800`` can write: they are
     not text, and could not be written back."""
+    if _writable(document.data):
+        return []
     found: list[Problem] = []
 
     def walk(value: Any, path: JsonPath) -> None:
@@ -123,6 +125,35 @@ def lone_surrogates(document: Document) -> list[Problem]:
 
     walk(document.data, ())
     return found
+
+
+def _writable(data: Any) -> bool:
+    """Whether orjson writes ``data`` (any value it cannot write taken as ``null``): then no text in
+    it, as a key or a value of a mapping or an item of a list, holds a lone surrogate, which orjson
+    refuses (a quick answer, in C, for ``lone_surrogates``; anything else it refuses, a key that is
+    not a text say, leaves the question to the walk)."""
+    try:
+        orjson.dumps(data, default=_unwritten)
+    except TypeError:  # orjson.JSONEncodeError included
+        return False
+    return True
+
+
+def _unwritten(value: object) -> None:
+    return None
+
+
+def plain_json(value: Any) -> Any | None:
+    """A copy of ``value`` when it is plain JSON data, as ``json`` or ``orjson`` decode it: mappings
+    (``dict``) with text keys, lists, texts without a lone surrogate, integers of at most 64 bits,
+    finite floats, booleans and ``None`` — the copy then equals it, and nothing else. ``None`` for
+    anything else (a ``Decimal``, a tuple, a NaN, a date, a key that is not a text…), which must be
+    read in detail."""
+    try:
+        copied = orjson.loads(orjson.dumps(value))
+    except TypeError:  # orjson.JSONEncodeError included
+        return None
+    return copied if copied == value else None
 
 
 def load_document(raw: bytes, source: str) -> Document:

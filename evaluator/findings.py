@@ -32,7 +32,8 @@ class Wording(NamedTuple):
 class Applied(NamedTuple):
     """A rule applied: its id (its path in the policy file), its outcome, its clause, the status it
     leads the application to (``effect``), the names of the facts it read, the SIREN of the entity
-    it is about, and its message."""
+    it is about, its message, and which of the rule's possible outcomes it took (``branch``, one of
+    the keys its kind declares: what coverage counts)."""
 
     rule: str
     outcome: Outcome
@@ -41,6 +42,7 @@ class Applied(NamedTuple):
     inputs: tuple[str, ...]
     entity: str | None
     message: str | Wording
+    branch: str
 
     @property
     def text(self) -> str:

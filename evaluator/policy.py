@@ -24,9 +24,9 @@ Group = Literal["licence", "deployment", "excluded"]
 
 
 def _static(rule: str, outcome: Outcome, clause: str, message: str, effect: Status | None,
-            inputs: tuple[str, ...]) -> Applied:
+            inputs: tuple[str, ...], branch: str) -> Applied:
     """A rule applied whose finding is known when the policy loads (shared by every decision)."""
-    return Applied(rule, outcome, clause, effect, inputs, None, message)
+    return Applied(rule, outcome, clause, effect, inputs, None, message, branch)
 
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
@@ -65,7 +65,16 @@ class Statuses:
     clause: str
     interpretation: str | None
 
-    def label(self, status: Status) -> str:
+    @property
+    def rule(self) -> str:
+        return "statuses"
+
+    @property
+    def label(self) -> str:
+        return "Statut de la demande"
+
+    def named(self, status: Status) -> str:
+        """A status's label."""
         return self._labels[status]
 
     @cached_property
@@ -85,6 +94,10 @@ class Window:
     on_outside: Status
     clause: str
     interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "window"
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,14 @@ class UnknownCategory:
     clause: str
     interpretation: str | None
 
+    @property
+    def rule(self) -> str:
+        return "beneficiaries.unknown_category"
+
+    @property
+    def label(self) -> str:
+        return "Catégorie absente des listes"
+
 
 @dataclass(frozen=True)
 class Beneficiaries:
@@ -173,6 +194,10 @@ class FundedPeriod:
     clause: str
     interpretation: str | None
 
+    @property
+    def rule(self) -> str:
+        return "expenses.funded_period"
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -180,6 +205,10 @@ class Formula:
     expression: Expression
     clause: str
     interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "expenses.eligible_deployment"
 
 
 @dataclass(frozen=True)
@@ -202,13 +231,14 @@ class Check:
     @cached_property
     def when_passed(self) -> Applied:
         """The finding of this check when its test holds."""
-        return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs)
+        return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, "met")
 
     @cached_property
     def when_failed(self) -> Applied:
         """The finding of this check when its test fails."""
         outcome = FAILED_OUTCOMES[self.on_fail]
-        return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs)
+        return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs,
+                       "failed")
 
 
 @dataclass(frozen=True)
@@ -229,6 +259,10 @@ class Mutualisation:
     clause: str
     interpretation: str | None
 
+    @property
+    def rule(self) -> str:
+        return "mutualisation.mutualised_when"
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -244,7 +278,8 @@ class Tier:
     def when_taken(self) -> Applied:
         """The finding of this tier when it gives the base rate."""
         message = f"Taux de base : {percent(self.rate)} ({self.label})."
-        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else ())
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else (),
+                       "taken")
 
 
 @dataclass(frozen=True)
@@ -269,19 +304,19 @@ class Bonus:
     @cached_property
     def when_not_met(self) -> Applied:
         return _static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
-                       self.when.inputs)
+                       self.when.inputs, "not_granted")
 
     @cached_property
     def when_unproven(self) -> Applied:
         evidence = self.evidence
         assert evidence is not None, "only a bonus that needs evidence can lack it"
         message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
-        return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs)
+        return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs, "missing_evidence")
 
     @cached_property
     def when_granted(self) -> Applied:
         message = f"{self.label} : accordée, +{percent(self.value)}."
-        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs)
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs, "granted")
 
 
 @dataclass(frozen=True)
@@ -290,6 +325,10 @@ class Ceiling:
     value: Decimal
     clause: str
     interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "rate.ceiling"
 
 
 @dataclass(frozen=True)
@@ -329,11 +368,12 @@ class Requirement:
     @cached_property
     def when_not_required(self) -> Applied:
         inputs = self.when.inputs if self.when else ()
-        return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs)
+        return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs,
+                       "not_required")
 
     @cached_property
     def when_supplied(self) -> Applied:
-        return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, ())
+        return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), "supplied")
 
 
 @dataclass(frozen=True)
@@ -375,12 +415,13 @@ class Indicator:
     @cached_property
     def when_not_required(self) -> Applied:
         inputs = self.when.inputs if self.when else ()
-        return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs)
+        return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs,
+                       "not_required")
 
     @cached_property
     def when_required(self) -> Applied:
         return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
-                       None, ())
+                       None, (), "required")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import POLICY_FILE, decide_with
 from evaluator import InputError, Registry, load_policy
-from evaluator.engine import _entity_facts
 from evaluator.facts import Stage
+from evaluator.kinds.beneficiaries import entity_facts
 
 
 def test_an_application_gives_exactly_the_input_facts(registry: Registry, application, policy):
@@ -29,7 +29,7 @@ def test_every_declared_fact_is_established_by_an_evaluation(registry: Registry,
 
 def test_an_entity_gives_exactly_the_entity_facts(registry: Registry, application, policy):
     entity = registry.evaluate(application).application.applicant
-    assert set(_entity_facts(policy, entity)) == set(policy.facts.items("entity")) | set(policy.constants)
+    assert set(entity_facts(policy, entity)) == set(policy.facts.items("entity")) | set(policy.constants)
 
 
 LABEL_FIELD = """  inputs:

@@ -1,0 +1,77 @@
+"""The decision's status and amounts: the status is the worst effect of the findings (in the order of
+``statuses``); the grant is the eligible amounts at the final rate, rounded as the policy says, nil
+when the application is not eligible; it is paid in the tranches of ``payments.tranches``, the last
+one taking the rest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from evaluator import french
+from evaluator.findings import Applied, Wording
+from evaluator.kinds.base import ZERO, Branch, Kind, Section, Work
+from evaluator.policy import Policy, Rounding, Statuses, Tranche
+
+NO_GRANT = "Aucune subvention : la demande n'est pas éligible."
+
+
+def decide_status(work: Work) -> None:
+    work.status = work.policy.statuses.worst({entry.effect for entry in work.trace if entry.effect is not None})
+
+
+def evaluate(work: Work) -> None:
+    policy, facts = work.policy, work.facts
+    ineligible = work.status == "ineligible"
+    licence: Decimal = facts["eligible_licence"]
+    deployment: Decimal = facts["eligible_deployment"]
+    rate = work.final_rate
+    grant_licence = ZERO if ineligible else work.round(licence * rate)
+    grant_deployment = ZERO if ineligible else work.round(deployment * rate)
+    total = grant_licence + grant_deployment
+    clause = policy.rate.clause
+    if ineligible:
+        work.find(Applied("amounts.grant", "info", clause, None, (), None, NO_GRANT, "none"))
+    else:
+        work.find(Applied("amounts.grant", "info", clause, None, (), None,
+                          Wording(grant_message, (policy.rounding, licence, deployment, rate, grant_licence,
+                                                  grant_deployment)), "granted"))
+        _payments(work, total)
+    work.figures = (facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
+                    grant_licence, grant_deployment, total)
+
+
+def grant_message(rounding: Rounding, licence: Decimal, deployment: Decimal, rate: Decimal, grant_licence: Decimal,
+                  grant_deployment: Decimal) -> str:
+    return (f"Subvention : {french.euros(licence)} de licences et {french.euros(deployment)} de déploiement éligibles "
+            f"à {french.percent(rate)}, soit {french.euros(grant_licence)} + {french.euros(grant_deployment)} = "
+            f"{french.euros(grant_licence + grant_deployment)} ({rounding.label.lower()} : "
+            f"{french.ROUNDING_WORDS[rounding.mode]}).")
+
+
+def _payments(work: Work, total: Decimal) -> None:
+    paid = ZERO
+    for tranche in work.policy.payments.tranches:
+        amount = total - paid if tranche.share is None else work.round(total * tranche.share)
+        paid += amount
+        work.paid.append((tranche, amount))
+        work.find(Applied(tranche.rule, "info", tranche.clause, None, (), None,
+                          Wording(tranche_message, (tranche, amount)), "computed"))
+
+
+def tranche_message(tranche: Tranche, amount: Decimal) -> str:
+    return f"{tranche.label} : {french.euros(amount)}, {tranche.condition[0].lower()}{tranche.condition[1:]}."
+
+
+def _status_branches(statuses: Statuses, _policy: Policy) -> tuple[Branch, ...]:
+    return tuple(Branch(status.id, status.label) for status in statuses.order)
+
+
+def _tranche_branches(_tranche: Tranche, _policy: Policy) -> tuple[Branch, ...]:
+    return (Branch("computed", "montant calculé"),)
+
+
+STATUS = Kind("status", "Statut de la demande", lambda policy: (policy.statuses,), _status_branches)
+"""The status a decision takes: an outcome of the whole application, not a finding."""
+TRANCHE = Kind("tranche", "Versement", lambda policy: policy.payments.tranches, _tranche_branches)
+STATUS_SECTION = Section("status", (STATUS,), decide_status)
+SECTION = Section("amounts", (TRANCHE,), evaluate)

@@ -1,0 +1,33 @@
+"""Mutualisation (``mutualisation``): whether the application is mutualised (``mutualised_when``),
+then the section's criteria (``mutualisation.checks``)."""
+
+from __future__ import annotations
+
+from evaluator.findings import Applied, Wording
+from evaluator.kinds import checks
+from evaluator.kinds.base import Branch, Kind, Section, Work
+from evaluator.policy import Mutualisation, Policy
+
+
+def evaluate(work: Work) -> None:
+    section = work.policy.mutualisation
+    facts = work.facts
+    mutualised = facts["mutualised"] = bool(section.mutualised_when.function(facts))
+    count = facts["co_beneficiaries_with_licences"]
+    work.find(Applied(section.rule, "pass" if mutualised else "info", section.clause, None,
+                      section.mutualised_when.inputs, None, Wording(message, (section.label, mutualised, count)),
+                      "yes" if mutualised else "no"))
+    checks.run(work, section.checks)
+
+
+def message(label: str, mutualised: bool, count: int) -> str:
+    return f"{label} : {'oui' if mutualised else 'non'} ({count} co-bénéficiaire(s) couvert(s) avec des licences)."
+
+
+def _branches(_section: Mutualisation, _policy: Policy) -> tuple[Branch, ...]:
+    return Branch("yes", "mutualisée"), Branch("no", "non mutualisée")
+
+
+MUTUALISED = Kind("mutualisation", "Mutualisation", lambda policy: (policy.mutualisation,), _branches)
+CHECKS = checks.kind("mutualisation_check", "Critère de la mutualisation", lambda policy: policy.mutualisation.checks)
+SECTION = Section("mutualisation", (MUTUALISED, CHECKS), evaluate)

@@ -1,0 +1,35 @@
+"""The filing window (``window``): an application filed outside it takes the status the policy says."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from evaluator import french
+from evaluator.findings import Applied, Wording
+from evaluator.kinds.base import Branch, Kind, Section, Work, status_words
+from evaluator.policy import Policy, Window
+
+
+def evaluate(work: Work) -> None:
+    window = work.policy.window
+    submitted = work.application.submitted_on
+    inside = window.opens_on <= submitted <= window.closes_on
+    work.find(Applied("window", "pass" if inside else "fail", window.clause, None if inside else window.on_outside,
+                      ("submitted_on",), None, Wording(message, (window, submitted, inside)),
+                      "inside" if inside else "outside"))
+
+
+def message(window: Window, submitted: date, inside: bool) -> str:
+    period = f"du {french.day(window.opens_on)} au {french.day(window.closes_on)}"
+    if inside:
+        return f"Demande déposée le {french.day(submitted)}, {period} : dans la période de dépôt."
+    return f"Demande déposée le {french.day(submitted)}, hors de la période de dépôt ({period})."
+
+
+def _branches(window: Window, policy: Policy) -> tuple[Branch, ...]:
+    return (Branch("inside", "dans la période"),
+            Branch("outside", f"hors de la période → {status_words(policy, window.on_outside)}"))
+
+
+WINDOW = Kind("window", "Période de dépôt", lambda policy: (policy.window,), _branches)
+SECTION = Section("window", (WINDOW,), evaluate)
