@@ -15,29 +15,9 @@ from typing import Literal
 
 from evaluator import french
 from evaluator.docs import interpretations
-from evaluator.policy import Check, Policy
-
-
-@dataclass(frozen=True)
-class Kind:
-    noun: str
-    feminine: bool
-
-    def added(self, label: str) -> str:
-        return f"{'Nouvelle' if self.feminine else 'Nouveau'} {self.named(label)}"
-
-    def removed(self, label: str) -> str:
-        return f"{_capital(self.named(label))} supprimé{'e' if self.feminine else ''}"
-
-    def named(self, label: str) -> str:
-        """« bonification « IA frugale » », or the label alone when it already says what it is."""
-        if label.lower().startswith(self.noun):
-            return label[0].lower() + label[1:]
-        return f"{self.noun} « {label} »"
-
-
-def _capital(text: str) -> str:
-    return text[0].upper() + text[1:]
+from evaluator.kinds.base import SETTING, Description, Noun
+from evaluator.kinds.registry import KINDS
+from evaluator.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -46,9 +26,9 @@ class Rule:
     named in a one-line summary."""
 
     path: str
-    kind: Kind
+    kind: Noun
     label: str
-    fields: tuple[tuple[str, str], ...]
+    fields: Description
 
 
 @dataclass(frozen=True)
@@ -67,103 +47,51 @@ class Change:
                 "field": self.field, "old": self.old, "new": self.new, "text": self.text}
 
 
-PARAMETER = Kind("paramètre", False)
-LIST = Kind("liste", True)
-CATEGORY = Kind("catégorie", True)
-EXPENSE = Kind("nature de dépense", True)
-TIER = Kind("palier du taux de base", False)
-BONUS = Kind("bonification", True)
-CRITERION = Kind("critère", False)
-REQUIREMENT = Kind("pièce exigée", True)
-DOCUMENT = Kind("nature de pièce", True)
-TRANCHE = Kind("versement", False)
-INDICATOR = Kind("indicateur", False)
-SETTING = Kind("règle", True)
-NOTE = Kind("lecture retenue", True)
+PARAMETER = Noun("paramètre", False)
+LIST = Noun("liste", True)
+FIELD = Noun("information de la demande", True)
+DOCUMENT = Noun("nature de pièce", True)
+NOTE = Noun("lecture retenue", True)
+_BY_FIRST_FIELD = frozenset({"paramètre", "catégorie", "nature de dépense", "palier du taux de base"})
+"""The kinds whose one-line summary is their first field, « : value »."""
 
 
 def rules(policy: Policy) -> dict[str, Rule]:
-    """The rules of a policy, by path."""
-    status = policy.statuses.named
+    """The rules of a policy, by path: its settings, then each rule as its kind tells it
+    (``evaluator.kinds``), then its interpretation notes."""
     found: list[Rule] = []
     add = found.append
-    window = policy.window
-    add(Rule("window", SETTING, window.label, (
-        ("période", f"du {french.day(window.opens_on)} au {french.day(window.closes_on)}"),
-        ("hors période", status(window.on_outside).lower()))))
     rounding = policy.rounding
     add(Rule("rounding", SETTING, rounding.label, (
         ("arrondi", f"{french.ROUNDING_WORDS[rounding.mode]} (pas de {french.euros(rounding.quantum)})"),)))
-    add(Rule("statuses", SETTING, "Ordre des statuts", (
-        ("ordre", ", ".join(s.label.lower() for s in policy.statuses.order)),)))
     for p in policy.parameters.values():
         add(Rule(f"parameters.{p.id}", PARAMETER, p.label, (("valeur", french.quantity(p.value, p.unit)),)))
     for item in policy.lists.values():
         add(Rule(f"lists.{item.id}", LIST, item.label, (("valeurs", ", ".join(item.values)),)))
-    b = policy.beneficiaries
-    for c in b.categories.values():
-        outcome = french.OUTCOMES[c.outcome]
-        cases = "".join(f"si {case.when.text} : {french.OUTCOMES[case.outcome]} ; " for case in c.cases)
-        add(Rule(f"beneficiaries.categories.{c.id}", CATEGORY, c.label,
-                 (("issue", f"{cases}sinon : {outcome}" if cases else outcome),)))
-    add(Rule("beneficiaries.unknown_category", SETTING, "Catégorie non listée",
-             (("issue", french.OUTCOMES[b.unknown_category.outcome]),)))
-    e = policy.expenses
-    for k in e.kinds.values():
-        add(Rule(f"expenses.kinds.{k.id}", EXPENSE, k.label, (("groupe", french.GROUPS[k.group]),)))
-    add(Rule("expenses.funded_period", SETTING, e.funded_period.label,
-             (("durée", f"{e.funded_period.months} mois"),)))
-    add(Rule("expenses.eligible_deployment", SETTING, e.eligible_deployment.label,
-             (("formule", e.eligible_deployment.expression.text),)))
-    add(Rule("mutualisation.mutualised_when", SETTING, policy.mutualisation.label,
-             (("condition", policy.mutualisation.mutualised_when.text),)))
-    for t in policy.rate.tiers:
-        add(Rule(f"rate.base.{t.id}", TIER, t.label, (
-            ("taux", french.percent(t.rate)), ("condition", t.when.text if t.when else "dans les autres cas"))))
-    for bonus in policy.rate.bonuses:
-        evidence = "aucun" if bonus.evidence is None else ", ".join(bonus.evidence.one_of)
-        add(Rule(f"rate.bonuses.{bonus.id}", BONUS, bonus.label, (
-            ("valeur", f"+{french.percent(bonus.value)}"), ("condition", bonus.when.text), ("justificatif", evidence))))
-    add(Rule("rate.ceiling", SETTING, policy.rate.ceiling.label,
-             (("taux", french.percent(policy.rate.ceiling.value)),)))
-    for prefix, checks in (("expenses.checks", e.checks), ("mutualisation.checks", policy.mutualisation.checks),
-                           ("sovereignty.criteria", policy.sovereignty.checks),
-                           ("conditions.checks", policy.conditions.checks)):
-        for check in checks:
-            add(_check(f"{prefix}.{check.id}", check, policy))
-    d = policy.documents
-    for kind in d.kinds.values():
-        add(Rule(f"documents.kinds.{kind.id}", DOCUMENT, kind.label, (("libellé", kind.label),)))
-    for r in d.requirements:
-        add(Rule(f"documents.requirements.{r.id}", REQUIREMENT, r.label, (
-            ("si elle manque", status(r.on_missing).lower()), ("pièces acceptées", ", ".join(r.one_of)),
-            ("quand", r.when.text if r.when else "toujours"),
-            ("signatures", "toutes les entités couvertes" if r.signed_by_all_covered else "non vérifiées"))))
-    for tranche in policy.payments.tranches:
-        share = "le reste" if tranche.share is None else french.percent(tranche.share)
-        add(Rule(f"payments.tranches.{tranche.id}", TRANCHE, tranche.label,
-                 (("part", share), ("condition", tranche.condition))))
-    for indicator in policy.reporting.indicators:
-        add(Rule(f"reporting.indicators.{indicator.id}", INDICATOR, indicator.label,
-                 (("quand", indicator.when.text if indicator.when else "toujours"),)))
+    for field in policy.facts.fields:
+        absent = "facultative" if field.optional else "obligatoire" if field.required else \
+            f"par défaut {french.quantity(field.default, field.unit)}"
+        add(Rule(f"facts.inputs.{field.name}", FIELD, field.label, (
+            ("où", _LEVELS[field.level]),
+            ("type", field.type + (f" ({', '.join(field.values)})" if field.values else "")),
+            ("si elle manque", absent))))
+    for aggregate in policy.facts.aggregates:
+        add(Rule(f"facts.aggregates.{aggregate.name}", FIELD, aggregate.label, (
+            ("calcul", f"{aggregate.operation} de {aggregate.of.text if aggregate.of else 'chaque élément'} sur "
+                       f"{aggregate.over}" + (f" si {aggregate.where.text}" if aggregate.where else "")),)))
+    for kind in KINDS:
+        for rule in kind.rules(policy):
+            add(Rule(rule.rule, kind.noun, rule.label, kind.describe(rule, policy)))
+    for document in policy.documents.kinds.values():
+        add(Rule(f"documents.kinds.{document.id}", DOCUMENT, document.label, (("libellé", document.label),)))
     add(Rule("reporting.frequency", SETTING, "Fréquence des indicateurs", (("fréquence", policy.reporting.frequency),)))
     for note in interpretations(policy):
         add(Rule(f"{note.path}.interpretation", NOTE, note.label, (("texte", note.text),)))
     return {rule.path: rule for rule in found}
 
 
-
-
-def _check(path: str, check: Check, policy: Policy) -> Rule:
-    if check.on_absent is None:
-        absent = "non prévu"
-    elif check.on_absent == "pass":
-        absent = "sans objet"
-    else:
-        absent = policy.statuses.named(check.on_absent).lower()
-    return Rule(path, CRITERION, check.label, (
-        ("s'il n'est pas rempli", policy.statuses.named(check.on_fail).lower()), ("test", check.test.text),
-        ("si l'information manque", absent)))
+_LEVELS = {"application": "la demande", "solution": "la solution", "entity": "chaque entité",
+           "expense": "chaque ligne de dépenses", "document": "chaque pièce"}
 
 
 def compare(old: Policy, new: Policy) -> list[Change]:
@@ -207,9 +135,9 @@ def _header(old: Policy, new: Policy) -> Iterator[Change]:
 
 
 def _summary(rule: Rule) -> str:
-    if rule.kind is BONUS:
+    if rule.kind.noun == "bonification":
         return f" ({rule.fields[0][1]})"
-    if rule.kind in (PARAMETER, CATEGORY, EXPENSE, TIER):
+    if rule.kind.noun in _BY_FIRST_FIELD:
         return f" : {rule.fields[0][1]}"
     return ""
 
@@ -219,9 +147,10 @@ def _changed(rule: Rule, name: str, old: str, new: str) -> str:
         return f"{rule.label} : {old} → {new}"
     if rule.kind is NOTE:
         return f"Lecture retenue modifiée : {rule.label}"
-    if rule.kind is CATEGORY:
+    if rule.kind.noun == "catégorie":
         return f"Catégorie {rule.label} : {old} → {new}"
-    return f"{_capital(rule.kind.named(rule.label))}, {name} : {old} → {new}"
+    named = rule.kind.named(rule.label)
+    return f"{named[0].upper()}{named[1:]}, {name} : {old} → {new}"
 
 
 def to_text(old: Policy, new: Policy, changes: list[Change]) -> str:

@@ -28,43 +28,14 @@ from evaluator.facts import (
     Aggregate,
     FactTable,
     Field,
+    Level,
     Stage,
 )
 from evaluator.french import quantity
+from evaluator.kinds import amounts, beneficiaries, checks, documents, expenses, mutualisation, rate, reporting, window
+from evaluator.kinds.base import placeholder
 from evaluator.lock import digest
-from evaluator.policy import (
-    Beneficiaries,
-    Bonus,
-    Category,
-    CategoryCase,
-    Ceiling,
-    Check,
-    CheckGroup,
-    DocumentKind,
-    Documents,
-    Evidence,
-    ExpenseKind,
-    Expenses,
-    Formula,
-    FundedPeriod,
-    Indicator,
-    Mutualisation,
-    NamedList,
-    Parameter,
-    Payments,
-    Policy,
-    Rate,
-    Reporting,
-    Requirement,
-    Rounding,
-    Source,
-    StatusDefinition,
-    Statuses,
-    Tier,
-    Tranche,
-    UnknownCategory,
-    Window,
-)
+from evaluator.policy import NamedList, Parameter, Policy, Rounding, Source, StatusDefinition, Statuses
 from evaluator.problems import InputError, JsonPath, Problem
 from evaluator.validation import bundled, decimal_of, parse_date, validate
 
@@ -120,8 +91,8 @@ class _Builder:
         self.problems: list[Problem] = []
         self.parameters = {key: self._parameter(key, value) for key, value in self.data["parameters"].items()}
         self.lists = {
-            key: NamedList(key, self._text(("lists", key, "label")), tuple(value["values"]),
-                           value["clause"], self._interpretation(("lists", key), value))
+            key: NamedList(key, self.text(("lists", key, "label")), tuple(value["values"]),
+                           value["clause"], self.interpretation(("lists", key), value))
             for key, value in self.data["lists"].items()
         }
         self.constants: dict[str, Symbol] = {
@@ -134,12 +105,12 @@ class _Builder:
         for key in self.constants:
             if key in taken:
                 section = "parameters" if key in self.parameters else "lists"
-                self._problem((section, key), f"« {key} » est déjà le nom d'un fait de la demande",
+                self.problem((section, key), f"« {key} » est déjà le nom d'un fait de la demande",
                               "choisissez un autre nom")
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _problem(self, path: JsonPath, message: str, hint: str | None = None) -> None:
+    def problem(self, path: JsonPath, message: str, hint: str | None = None) -> None:
         self.problems.append(self.document.problem(path, message, hint))
 
     def _get(self, path: JsonPath) -> Any:
@@ -148,17 +119,17 @@ class _Builder:
             value = value[part]
         return value
 
-    def _text(self, path: JsonPath) -> str:
+    def text(self, path: JsonPath) -> str:
         """A French text of the policy, its ``{parameter}`` placeholders filled in."""
         raw = cast(str, self._get(path))
         for name in _PLACEHOLDER.findall(raw):
             if name not in self.parameters:
-                self._problem(path, f"paramètre inconnu « {{{name}}} » dans le texte",
+                self.problem(path, f"paramètre inconnu « {{{name}}} » dans le texte",
                               "un texte ne peut citer que les paramètres de la section parameters")
         try:
             list(string.Formatter().parse(raw))
         except ValueError:
-            self._problem(path, "accolade non fermée dans le texte", "écrivez {nom_du_paramètre}")
+            self.problem(path, "accolade non fermée dans le texte", "écrivez {nom_du_paramètre}")
             return raw
         return _PLACEHOLDER.sub(
             lambda m: quantity(self.parameters[m[1]].value, self.parameters[m[1]].unit)
@@ -166,8 +137,8 @@ class _Builder:
             raw,
         )
 
-    def _interpretation(self, path: JsonPath, item: Mapping[str, Any]) -> str | None:
-        return self._text((*path, "interpretation")) if "interpretation" in item else None
+    def interpretation(self, path: JsonPath, item: Mapping[str, Any]) -> str | None:
+        return self.text((*path, "interpretation")) if "interpretation" in item else None
 
     def _expression(
         self, path: JsonPath, scope: Mapping[str, Symbol], expected: Type, optional_allowed: bool = False,
@@ -182,24 +153,32 @@ class _Builder:
         except ExpressionError as error:
             later = self.facts.stage_of(error.unknown) if error.unknown and stage is not None else None
             if error.unknown and later is not None and stage is not None and later > stage:
-                self._problem(path, f"expression refusée : « {error.unknown} » n'est connu qu'à partir de l'étape "
+                self.problem(path, f"expression refusée : « {error.unknown} » n'est connu qu'à partir de l'étape "
                                     f"« {STAGE_WORDS[later]} » ; cette expression est évaluée à l'étape "
                                     f"« {STAGE_WORDS[stage]} »",
                               "une expression ne lit que les faits établis avant elle (guichet facts donne "
                               "l'étape de chacun)")
             else:
-                self._problem(path, f"expression refusée : {error.message}", error.hint)
+                self.problem(path, f"expression refusée : {error.message}", error.hint)
             return None
 
-    def _at(self, stage: Stage) -> dict[str, Symbol]:
-        return self.facts.known_at(stage)
-
-    def _stage_expression(self, path: JsonPath, stage: Stage, expected: Type,
-                          optional_allowed: bool = False) -> Expression | None:
+    def expression(self, path: JsonPath, stage: Stage, expected: Type,
+                   optional_allowed: bool = False) -> Expression | None:
         """An expression over the application's facts known at ``stage``."""
-        return self._expression(path, self._at(stage), expected, optional_allowed, stage)
+        return self._expression(path, self.facts.known_at(stage), expected, optional_allowed, stage)
 
-    def _items(self, path: JsonPath, build: Callable[[JsonPath, str, dict[str, Any]], T | None]) -> tuple[T, ...]:
+    def item_expression(self, path: JsonPath, level: Level, expected: Type) -> Expression | None:
+        """An expression over the facts of one entity, expense line or document."""
+        return self._expression(path, self.facts.scope(level), expected)
+
+    def known_documents(self, path: JsonPath, kinds: list[str]) -> None:
+        known = self.data["documents"]["kinds"]
+        for index, kind in enumerate(kinds):
+            if kind not in known:
+                self.problem((*path, index), f"nature de pièce inconnue : « {kind} »",
+                             "déclarez-la dans documents.kinds")
+
+    def items(self, path: JsonPath, build: Callable[[JsonPath, str, dict[str, Any]], T | None]) -> tuple[T, ...]:
         built = (build((*path, key), key, item) for key, item in self._get(path).items())
         return tuple(item for item in built if item is not None)
 
@@ -209,10 +188,10 @@ class _Builder:
         """The facts the version declares: its input fields, then its aggregates (whose expressions
         read the fields of the items they range over)."""
         section = self.data["facts"]
-        fields = self._items(("facts", "inputs"), self._field)
-        table = FactTable(fields, (), section["clause"], self._interpretation(("facts",), section))
+        fields = self.items(("facts", "inputs"), self._field)
+        table = FactTable(fields, (), section["clause"], self.interpretation(("facts",), section))
         self.facts = table  # what the aggregates' expressions may read
-        aggregates = self._items(("facts", "aggregates"), self._aggregate) if "aggregates" in section else ()
+        aggregates = self.items(("facts", "aggregates"), self._aggregate) if "aggregates" in section else ()
         return FactTable(fields, aggregates, table.clause, table.interpretation)
 
     def _field(self, path: JsonPath, name: str, item: dict[str, Any]) -> Field | None:
@@ -222,21 +201,21 @@ class _Builder:
         engine = {fact.name for fact in ENGINE_FACTS}
         shown = APPLICANT_PREFIX + name if level == "entity" else name
         if key in core:
-            self._problem((*path, "field"), f"« {key} » est une clé de la structure de toute demande",
+            self.problem((*path, "field"), f"« {key} » est une clé de la structure de toute demande",
                           "choisissez une autre clé (field)")
         if (shown in engine or shown in self.constants) and level not in ("expense", "document"):
-            self._problem(path, f"« {shown} » est déjà le nom d'un fait", "choisissez un autre nom")
+            self.problem(path, f"« {shown} » est déjà le nom d'un fait", "choisissez un autre nom")
         if "values" in item and kind != "text":
-            self._problem((*path, "values"), "seul un texte (type: text) a une liste de valeurs admises")
+            self.problem((*path, "values"), "seul un texte (type: text) a une liste de valeurs admises")
         for bound in ("minimum", "maximum"):
             if bound in item and FIELD_TYPES[kind] is not Type.NUMBER:
-                self._problem((*path, bound), f"« {bound} » ne borne qu'un nombre")
+                self.problem((*path, bound), f"« {bound} » ne borne qu'un nombre")
         if item.get("optional") and "default" in item:
-            self._problem((*path, "default"), "une information facultative n'a pas de valeur par défaut",
+            self.problem((*path, "default"), "une information facultative n'a pas de valeur par défaut",
                           "retirez « default » ou « optional »")
         default = self._default((*path, "default"), kind, item) if "default" in item else None
         optional = bool(item.get("optional", False))
-        return Field(name, level, key, kind, self._text((*path, "label")), optional, default,
+        return Field(name, level, key, kind, self.text((*path, "label")), optional, default,
                      not optional and default is None, tuple(item["values"]) if "values" in item else None,
                      item.get("minimum"), item.get("maximum"), item.get("unit"))
 
@@ -257,7 +236,7 @@ class _Builder:
                 return tuple(value)
         except ValueError:
             pass
-        self._problem(path, f"valeur par défaut « {value} » qui n'est pas du type {kind}")
+        self.problem(path, f"valeur par défaut « {value} » qui n'est pas du type {kind}")
         return None
 
     def _aggregate(self, path: JsonPath, name: str, item: dict[str, Any]) -> Aggregate | None:
@@ -265,20 +244,20 @@ class _Builder:
         operation = item["operation"]
         wanted = OPERATIONS[operation][0]
         if name in self.facts.application or name in self.constants:
-            self._problem(path, f"« {name} » est déjà le nom d'un fait", "choisissez un autre nom")
+            self.problem(path, f"« {name} » est déjà le nom d'un fait", "choisissez un autre nom")
         scope = self.facts.scope(level)
         of = None
         if wanted is None and "of" in item:
-            self._problem((*path, "of"), "un dénombrement (count) ne prend pas « of »", "retirez « of »")
+            self.problem((*path, "of"), "un dénombrement (count) ne prend pas « of »", "retirez « of »")
         elif wanted is not None and "of" not in item:
-            self._problem(path, f"l'opération « {operation} » demande « of » : ce qu'elle lit de chaque élément")
+            self.problem(path, f"l'opération « {operation} » demande « of » : ce qu'elle lit de chaque élément")
             return None
         elif wanted is not None:
             of = self._expression((*path, "of"), scope, wanted)
         where = self._expression((*path, "where"), scope, Type.BOOL) if "where" in item else None
         if (wanted is not None and of is None) or ("where" in item and where is None):  # already reported; the
-            of, where = _placeholder(), None  # name stays declared, so that what reads it is not refused too
-        return Aggregate(name, self._text((*path, "label")), item["over"], operation, of, where, item.get("unit"))
+            of, where = placeholder(), None  # name stays declared, so that what reads it is not refused too
+        return Aggregate(name, self.text((*path, "label")), item["over"], operation, of, where, item.get("unit"))
 
     # -- sections ------------------------------------------------------------------------------
 
@@ -295,27 +274,27 @@ class _Builder:
             origin=self.document.source,
             rounding=self._rounding(),
             statuses=self._statuses(),
-            window=self._window(),
+            window=window.load(self),
             parameters=self.parameters,
             lists=self.lists,
             facts=self.facts,
             application_schema=application_schema(self.facts),
-            beneficiaries=self._beneficiaries(),
-            expenses=self._expenses(),
-            mutualisation=self._mutualisation(),
-            rate=self._rate(),
-            sovereignty=self._check_group("sovereignty", "criteria"),
-            conditions=self._check_group("conditions", "checks"),
-            documents=self._documents(),
-            payments=self._payments(),
-            reporting=self._reporting(),
+            beneficiaries=beneficiaries.load(self),
+            expenses=expenses.load(self),
+            mutualisation=mutualisation.load(self),
+            rate=rate.load(self),
+            sovereignty=checks.load_group(self, "sovereignty", "criteria"),
+            conditions=checks.load_group(self, "conditions", "checks"),
+            documents=documents.load(self),
+            payments=amounts.load(self),
+            reporting=reporting.load(self),
         )
 
     def _parameter(self, key: str, item: dict[str, Any]) -> Parameter:
         value = item["value"]
         is_date = isinstance(value, str)
         if is_date != (item["unit"] == "date"):
-            self._problem(("parameters", key, "value"), "une date a l'unité « date », et seulement une date")
+            self.problem(("parameters", key, "value"), "une date a l'unité « date », et seulement une date")
         parsed: int | Decimal | date = parse_date(value) if is_date else value + 0  # -0 is zero
         return Parameter(key, item["label"], parsed, item["unit"], item["clause"],
                          item.get("interpretation"))
@@ -324,226 +303,20 @@ class _Builder:
         rounding = self.data["rounding"]
         quantum = Decimal(rounding["quantum"]).normalize()  # 0.010 rounds to the cent, 1.0 to the euro
         if quantum not in _QUANTA:
-            self._problem(("rounding", "quantum"), f"pas d'arrondi {quantum} non admis : 0.01, 0.1 ou 1",
+            self.problem(("rounding", "quantum"), f"pas d'arrondi {quantum} non admis : 0.01, 0.1 ou 1",
                           "un arrondi se fait au centime (0.01), à la dizaine de centimes (0.1) ou à l'euro (1)")
-        return Rounding(self._text(("rounding", "label")), quantum, rounding["mode"], rounding["clause"],
-                        self._interpretation(("rounding",), rounding))
+        return Rounding(self.text(("rounding", "label")), quantum, rounding["mode"], rounding["clause"],
+                        self.interpretation(("rounding",), rounding))
 
     def _statuses(self) -> Statuses:
         order = self.data["statuses"]["order"]
         if list(order)[-1] != "eligible":
-            self._problem(("statuses", "order"), "« eligible » doit venir en dernier (le statut sans réserve)")
+            self.problem(("statuses", "order"), "« eligible » doit venir en dernier (le statut sans réserve)")
         return Statuses(
-            tuple(StatusDefinition(key, self._text(("statuses", "order", key, "label"))) for key in order),
+            tuple(StatusDefinition(key, self.text(("statuses", "order", key, "label"))) for key in order),
             self.data["statuses"]["clause"],
-            self._interpretation(("statuses",), self.data["statuses"]),
+            self.interpretation(("statuses",), self.data["statuses"]),
         )
-
-    def _window(self) -> Window:
-        w = self.data["window"]
-        opens, closes = parse_date(w["opens_on"]), parse_date(w["closes_on"])
-        if closes < opens:
-            self._problem(("window", "closes_on"), "la fermeture du guichet précède son ouverture")
-        return Window(self._text(("window", "label")), opens, closes, w["on_outside"], w["clause"],
-                      self._interpretation(("window",), w))
-
-    def _beneficiaries(self) -> Beneficiaries:
-        section = self.data["beneficiaries"]
-        clause = section["clause"]
-        scope = self.facts.scope("entity")
-
-        def category(path: JsonPath, key: str, item: dict[str, Any]) -> Category:
-            cases = []
-            for index, case in enumerate(item.get("cases", [])):
-                when = self._expression((*path, "cases", index, "when"), scope, Type.BOOL)
-                if when is not None:
-                    cases.append(CategoryCase(when, case["outcome"], self._text((*path, "cases", index, "label"))))
-            if item["outcome"] != "eligible" and "reason" not in item and not cases:
-                self._problem(path, f"la catégorie « {key} » n'est pas éligible sans dire pourquoi",
-                              "ajoutez « reason: » avec le motif")
-            return Category(key, _rule(path), self._text((*path, "label")), item["outcome"],
-                            self._text((*path, "reason")) if "reason" in item else None, tuple(cases),
-                            item.get("clause", clause), self._interpretation(path, item))
-
-        unknown = section["unknown_category"]
-        return Beneficiaries(
-            {c.id: c for c in self._items(("beneficiaries", "categories"), category)},
-            UnknownCategory(unknown["outcome"], unknown.get("clause", clause),
-                            self._interpretation(("beneficiaries", "unknown_category"), unknown)),
-            clause,
-            self._interpretation(("beneficiaries",), section),
-        )
-
-    def _expenses(self) -> Expenses:
-        section = self.data["expenses"]
-        clause = section["clause"]
-
-        def kind(path: JsonPath, key: str, item: dict[str, Any]) -> ExpenseKind:
-            return ExpenseKind(key, _rule(path), self._text((*path, "label")), item["group"],
-                               self._text((*path, "reason")) if "reason" in item else None,
-                               item.get("clause", clause), self._interpretation(path, item))
-
-        kinds = {k.id: k for k in self._items(("expenses", "kinds"), kind)}
-        if not any(k.group == "licence" for k in kinds.values()):
-            self._problem(("expenses", "kinds"), "aucune nature de dépense n'est dans le groupe licence",
-                          "une demande ne peut être cofinancée sans licence éligible")
-        period = section["funded_period"]
-        formula_item = section["eligible_deployment"]
-        formula = self._stage_expression(("expenses", "eligible_deployment", "formula"), Stage.REQUESTED, Type.NUMBER)
-        return Expenses(
-            kinds,
-            FundedPeriod(self._text(("expenses", "funded_period", "label")), int(period["months"]),  # 12.0 is 12
-                         period["applies_to"], self._duration(period["duration"]), period.get("clause", clause),
-                         self._interpretation(("expenses", "funded_period"), period)),
-            Formula(self._text(("expenses", "eligible_deployment", "label")), formula or _placeholder(),
-                    formula_item.get("clause", clause),
-                    self._interpretation(("expenses", "eligible_deployment"), formula_item)),
-            self._checks(("expenses", "checks"), clause, Stage.ELIGIBLE),
-            clause,
-            self._interpretation(("expenses",), section),
-        )
-
-    def _duration(self, name: str) -> str:
-        fact = self.facts.items("expense").get(name)
-        if fact is None or fact.type is not Type.NUMBER:
-            self._problem(("expenses", "funded_period", "duration"),
-                          f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",
-                          "déclarez-le dans facts.inputs avec « at: expense » et « type: integer »")
-        return name
-
-    def _checks(self, path: JsonPath, clause: str, stage: Stage) -> tuple[Check, ...]:
-        optional = self.facts.optional
-
-        def check(item_path: JsonPath, key: str, item: dict[str, Any]) -> Check | None:
-            test = self._stage_expression((*item_path, "test"), stage, Type.BOOL, optional_allowed="on_absent" in item)
-            if test is None:
-                return None
-            absent = tuple(name for name in test.names if name in optional)
-            if "on_absent" in item and not absent:
-                self._problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
-                              "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
-            return Check(key, _rule(item_path), self._text((*item_path, "label")), test, item["on_fail"],
-                         item.get("on_absent"), item.get("clause", clause), self._interpretation(item_path, item),
-                         absent)
-
-        return self._items(path, check)
-
-    def _mutualisation(self) -> Mutualisation:
-        section = self.data["mutualisation"]
-        when = self._stage_expression(("mutualisation", "mutualised_when"), Stage.ELIGIBLE, Type.BOOL)
-        return Mutualisation(
-            self._text(("mutualisation", "label")),
-            when or _placeholder(),
-            self._checks(("mutualisation", "checks"), section["clause"], Stage.MUTUALISATION),
-            section["clause"],
-            self._interpretation(("mutualisation",), section),
-        )
-
-    def _rate(self) -> Rate:
-        section = self.data["rate"]
-        clause = section["clause"]
-        keys = list(section["base"])
-
-        def tier(path: JsonPath, key: str, item: dict[str, Any]) -> Tier:
-            last = key == keys[-1]
-            if last and "when" in item:
-                self._problem((*path, "when"), "le dernier palier du taux de base s'applique sans condition",
-                              "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
-            if not last and "when" not in item:
-                self._problem(path, "seul le dernier palier du taux de base peut être sans condition")
-            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
-            return Tier(key, _rule(path), self._text((*path, "label")), when, _number(item["rate"]),
-                        item.get("clause", clause),
-                        self._interpretation(path, item))
-
-        def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
-            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL)
-            evidence = None
-            if "evidence" in item:
-                proof = item["evidence"]
-                self._known_documents((*path, "evidence", "one_of"), proof["one_of"])
-                evidence = Evidence(self._text((*path, "evidence", "label")), tuple(proof["one_of"]),
-                                    proof.get("clause", item.get("clause", clause)),
-                                    self._interpretation((*path, "evidence"), proof))
-            if when is None:
-                return None
-            return Bonus(key, _rule(path), self._text((*path, "label")), when, _number(item["value"]), evidence,
-                         item.get("clause", clause), self._interpretation(path, item))
-
-        ceiling = section["ceiling"]
-        return Rate(
-            self._items(("rate", "base"), tier),
-            self._items(("rate", "bonuses"), bonus),
-            Ceiling(self._text(("rate", "ceiling", "label")), _number(ceiling["value"]), ceiling.get("clause", clause),
-                    self._interpretation(("rate", "ceiling"), ceiling)),
-            clause,
-            self._interpretation(("rate",), section),
-        )
-
-    def _check_group(self, section_key: str, checks_key: str) -> CheckGroup:
-        section = self.data[section_key]
-        return CheckGroup(
-            self._checks((section_key, checks_key), section["clause"], Stage.MUTUALISATION),
-            section["clause"],
-            self._interpretation((section_key,), section),
-        )
-
-    def _known_documents(self, path: JsonPath, kinds: list[str]) -> None:
-        known = self.data["documents"]["kinds"]
-        for index, kind in enumerate(kinds):
-            if kind not in known:
-                self._problem((*path, index), f"nature de pièce inconnue : « {kind} »",
-                              "déclarez-la dans documents.kinds")
-
-    def _documents(self) -> Documents:
-        section = self.data["documents"]
-        clause = section["clause"]
-
-        def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
-            self._known_documents((*path, "one_of"), item["one_of"])
-            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
-            return Requirement(key, _rule(path), self._text((*path, "label")), tuple(item["one_of"]), when,
-                               item.get("signed_by_all_covered", False), item["on_missing"],
-                               item.get("clause", clause), self._interpretation(path, item))
-
-        return Documents(
-            {key: DocumentKind(key, self._text(("documents", "kinds", key, "label"))) for key in section["kinds"]},
-            self._items(("documents", "requirements"), requirement),
-            clause,
-            self._interpretation(("documents",), section),
-        )
-
-    def _payments(self) -> Payments:
-        section = self.data["payments"]
-        clause = section["clause"]
-        keys = list(section["tranches"])
-
-        def tranche(path: JsonPath, key: str, item: dict[str, Any]) -> Tranche:
-            rest = item["share"] == "rest"
-            if rest != (key == keys[-1]):
-                self._problem((*path, "share"), "seul le dernier versement reçoit le reste (« share: rest »)")
-            return Tranche(key, _rule(path), self._text((*path, "label")), None if rest else _number(item["share"]),
-                           self._text((*path, "condition")), item.get("clause", clause),
-                           self._interpretation(path, item))
-
-        tranches = self._items(("payments", "tranches"), tranche)
-        if sum(t.share or 0 for t in tranches) > 1:
-            self._problem(("payments", "tranches"), "les parts des versements dépassent 100 % de la subvention")
-        return Payments(tranches, clause, self._interpretation(("payments",), section))
-
-    def _reporting(self) -> Reporting:
-        section = self.data["reporting"]
-        clause = section["clause"]
-
-        frequency = self._text(("reporting", "frequency"))
-
-        def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
-            when = self._stage_expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
-            return Indicator(key, _rule(path), self._text((*path, "label")), when, frequency,
-                             item.get("clause", clause), self._interpretation(path, item))
-
-        return Reporting(frequency, self._items(("reporting", "indicators"), indicator),
-                         clause, self._interpretation(("reporting",), section))
 
 
 _EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})
@@ -605,18 +378,3 @@ def _expected(key: str, item: Mapping[str, Any]) -> Type | None:
         operation = OPERATIONS.get(cast(Any, item.get("operation")))
         return operation[0] if operation else None
     return Type.NUMBER if key == "formula" else Type.BOOL if key in _EXPRESSION_KEYS else None
-
-
-def _number(value: int | Decimal) -> Decimal:
-    """A rate or a share of the policy as a decimal; ``-0`` is zero."""
-    return Decimal(value) + 0
-
-
-def _rule(path: JsonPath) -> str:
-    """A rule's id in findings: its path in the policy file, ``rate.bonuses.ia_frugale``."""
-    return ".".join(str(part) for part in path)
-
-
-def _placeholder() -> Expression:
-    """Stands for an expression already reported as refused; the policy is never returned."""
-    return compile_expression("True", {}, Type.BOOL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,25 @@ def test_an_amount_is_written_with_ascii_digits(policy, written):
     problems = _problems(policy, ("amount: 14400,", f'amount: "{written}",'))
     assert problems[0].path == ("expenses", 0, "amount")
     assert f"« {written} » n'est pas un montant" in problems[0].message
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -0.5, 1.5])
+def test_a_float_out_of_place_in_a_decoded_mapping_is_refused_as_its_decimal(registry, application, number):
+    """Decoded JSON is read as it is when the fast check takes it; a NaN, an infinity or a share out
+    of bounds is refused with the problem the detailed validation names on its decimal."""
+    application["applicant"]["qpv_population_share"] = number
+    with pytest.raises(InputError) as raised:
+        registry.evaluate(application)
+    [problem] = raised.value.problems
+    assert problem.path == ("applicant", "qpv_population_share")
+    written = {"nan": "NaN", "inf": "Infinity"}.get(repr(number), repr(number))
+    assert written in problem.message
+
+
+def test_a_decoded_mapping_with_floats_decides_as_with_decimals(registry, application):
+    application["applicant"]["qpv_population_share"] = 0.45
+    application["expenses"][0]["amount"] = 14400.5
+    as_decimals = copy.deepcopy(application)
+    as_decimals["applicant"]["qpv_population_share"] = Decimal("0.45")
+    as_decimals["expenses"][0]["amount"] = Decimal("14400.5")
+    assert registry.evaluate(application).to_bytes() == registry.evaluate(as_decimals).to_bytes()

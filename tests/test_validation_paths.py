@@ -5,9 +5,12 @@ And a JSON line read at once (orjson, then the fast check) gives what it gives r
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluator import InputError, Registry
-from evaluator.application import accepted_line, mapping_document
-from evaluator.documents import json_line_document, load_document
+from evaluator.application import accepted_line, build_application, mapping_document
+from evaluator.documents import json_line_document, load_document, plain_json
 from evaluator.validation import format_plan
 from strategies import applications
 
@@ -151,3 +154,89 @@ def _read(registry: Registry, read: Any) -> object:
         return registry.decide(read()).to_bytes()
     except InputError as error:
         return [problem.to_dict() for problem in error.problems]
+
+
+@given(applications(), st.data())
+def test_a_decoded_json_mapping_reads_as_its_decimals(registry: Registry, application: dict[str, Any],
+                                                      data: st.DataObject):
+    """``mapping_document`` takes decoded JSON as it is, floats included (``plain_json``), and reads
+    it as the mapping with each float written as the decimal it prints as, which it copies: the same
+    decision byte for byte, or the same problems; and no float reaches the model. On values changed,
+    numbers written in every way (an infinity, a NaN, an integer beyond 64 bits), a lone surrogate."""
+    document = copy.deepcopy(mapping_document(application).data)
+    for _ in range(data.draw(st.integers(0, 3))):
+        path = data.draw(st.sampled_from(_paths(document)))
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
+        target[path[-1]] = copy.deepcopy(value)
+    line = _json_text(document, compact=True)
+    if data.draw(st.booleans()):
+        line = line.replace("É", data.draw(st.sampled_from(["\\u00c9", "\\ud800", "\\udc00"])), 1)
+    decoded = json.loads(line)
+    assert _read(registry, lambda: mapping_document(decoded)) == \
+        _read(registry, lambda: mapping_document(_as_decimals(decoded))), line
+    try:
+        built = build_application(mapping_document(decoded), registry.checked(registry.governing(
+            mapping_document(decoded))))
+    except InputError:
+        return
+    assert not _floats(built), line
+
+
+def _as_decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _as_decimals(item) for key, item in value.items()}
+    return [_as_decimals(item) for item in value] if isinstance(value, list) else value
+
+
+def _floats(value: Any) -> list[Any]:
+    """The floats anywhere in the model (its dataclasses, mappings and tuples)."""
+    if isinstance(value, float):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [found for item in dataclasses.fields(value) for found in _floats(getattr(value, item.name))]
+    if isinstance(value, Mapping):
+        return [found for item in value.values() for found in _floats(item)]
+    if isinstance(value, (tuple, list)):
+        return [found for item in value for found in _floats(item)]
+    return []
+
+
+@pytest.mark.parametrize(("value", "plain"), [
+    ({"a": [1, 2.5, "x", True, None, {}]}, True),
+    ({"a": (1, 2)}, False), ({"a": float("nan")}, False), ({"a": float("inf")}, False), ({"a": Decimal("1.5")}, False),
+    ({"a": date(2026, 7, 1)}, False), ({"a": 2 ** 64}, False), ({1: "a"}, False), ({"a": "\ud800"}, False),
+    ({"\udc80": 1}, False),
+])
+def test_plain_json_is_what_json_decodes_and_nothing_else(value: Any, plain: bool):
+    copied = plain_json(value)
+    assert (copied is not None) is plain
+    if plain:
+        assert copied == value and copied is not value
+
+
+def test_a_decoded_mapping_is_copied_not_shared(registry: Registry):
+    application = json.loads(json.dumps(_example()))
+    document = mapping_document(application)
+    assert document.data == application and document.data is not application
+    assert document.detailed is not None and document.detailed().data["applicant"]["qpv_population_share"] == \
+        Decimal("0.45")
+
+
+def _example() -> dict[str, Any]:
+    path = Path(__file__).resolve().parent.parent / "examples" / "commune-simple.yaml"
+    data = load_document(path.read_bytes(), str(path)).data
+    data["applicant"]["qpv_population_share"] = 0.45
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return [_plain(item) for item in value] if isinstance(value, list) else value

@@ -6,13 +6,34 @@ one taking the rest."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from evaluator import french
 from evaluator.findings import Applied, Wording
-from evaluator.kinds.base import ZERO, Branch, Kind, Section, Work
-from evaluator.policy import Policy, Rounding, Statuses, Tranche
+from evaluator.kinds.base import SETTING, ZERO, Branch, Description, Kind, Loader, Noun, Section, Work, number, rule_id
+from evaluator.policy import Payments, Policy, Rounding, Statuses, Tranche
+from evaluator.problems import JsonPath
 
 NO_GRANT = "Aucune subvention : la demande n'est pas éligible."
+
+
+def load(loader: Loader) -> Payments:
+    section = loader.data["payments"]
+    clause = section["clause"]
+    keys = list(section["tranches"])
+
+    def tranche(path: JsonPath, key: str, item: dict[str, Any]) -> Tranche:
+        rest = item["share"] == "rest"
+        if rest != (key == keys[-1]):
+            loader.problem((*path, "share"), "seul le dernier versement reçoit le reste (« share: rest »)")
+        return Tranche(key, rule_id(path), loader.text((*path, "label")), None if rest else number(item["share"]),
+                       loader.text((*path, "condition")), item.get("clause", clause),
+                       loader.interpretation(path, item))
+
+    tranches = loader.items(("payments", "tranches"), tranche)
+    if sum(t.share or 0 for t in tranches) > 1:
+        loader.problem(("payments", "tranches"), "les parts des versements dépassent 100 % de la subvention")
+    return Payments(tranches, clause, loader.interpretation(("payments",), section))
 
 
 def decide_status(work: Work) -> None:
@@ -70,8 +91,15 @@ def _tranche_branches(_tranche: Tranche, _policy: Policy) -> tuple[Branch, ...]:
     return (Branch("computed", "montant calculé"),)
 
 
-STATUS = Kind("status", "Statut de la demande", lambda policy: (policy.statuses,), _status_branches)
+STATUS = Kind("status", SETTING, lambda policy: (policy.statuses,), _status_branches,
+              lambda statuses, _policy: (("ordre", ", ".join(s.label.lower() for s in statuses.order)),))
 """The status a decision takes: an outcome of the whole application, not a finding."""
-TRANCHE = Kind("tranche", "Versement", lambda policy: policy.payments.tranches, _tranche_branches)
+def _describe_tranche(tranche: Tranche, _policy: Policy) -> Description:
+    return (("part", "le reste" if tranche.share is None else french.percent(tranche.share)),
+            ("condition", tranche.condition))
+
+
+TRANCHE = Kind("tranche", Noun("versement", False), lambda policy: policy.payments.tranches, _tranche_branches,
+               _describe_tranche)
 STATUS_SECTION = Section("status", (STATUS,), decide_status)
 SECTION = Section("amounts", (TRANCHE,), evaluate)

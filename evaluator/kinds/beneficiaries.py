@@ -13,14 +13,43 @@ from typing import Any
 from evaluator import french
 from evaluator.application import Entity, aggregate_value
 from evaluator.decision import Role
+from evaluator.expressions import Type
 from evaluator.findings import Applied, Outcome, Status, Wording
-from evaluator.kinds.base import Branch, Kind, Section, Work
-from evaluator.policy import Category, CategoryOutcome, Policy, UnknownCategory
+from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, rule_id
+from evaluator.policy import Beneficiaries, Category, CategoryCase, CategoryOutcome, Policy, UnknownCategory
+from evaluator.problems import JsonPath
 
 FINDINGS: dict[str, tuple[Outcome, Status | None]] = {
     "eligible": ("pass", None), "review": ("review", "review"), "ineligible": ("fail", "ineligible")}
 """A category's outcome as a finding: its outcome, and its effect when the entity is the applicant (a
 co-beneficiary of an ineligible category is only set aside)."""
+
+
+def load(loader: Loader) -> Beneficiaries:
+    section = loader.data["beneficiaries"]
+    clause = section["clause"]
+
+    def category(path: JsonPath, key: str, item: dict[str, Any]) -> Category:
+        cases = []
+        for index, case in enumerate(item.get("cases", [])):
+            when = loader.item_expression((*path, "cases", index, "when"), "entity", Type.BOOL)
+            if when is not None:
+                cases.append(CategoryCase(when, case["outcome"], loader.text((*path, "cases", index, "label"))))
+        if item["outcome"] != "eligible" and "reason" not in item and not cases:
+            loader.problem(path, f"la catégorie « {key} » n'est pas éligible sans dire pourquoi",
+                          "ajoutez « reason: » avec le motif")
+        return Category(key, rule_id(path), loader.text((*path, "label")), item["outcome"],
+                        loader.text((*path, "reason")) if "reason" in item else None, tuple(cases),
+                        item.get("clause", clause), loader.interpretation(path, item))
+
+    unknown = section["unknown_category"]
+    return Beneficiaries(
+        {c.id: c for c in loader.items(("beneficiaries", "categories"), category)},
+        UnknownCategory(unknown["outcome"], unknown.get("clause", clause),
+                        loader.interpretation(("beneficiaries", "unknown_category"), unknown)),
+        clause,
+        loader.interpretation(("beneficiaries",), section),
+    )
 
 
 def evaluate(work: Work) -> None:
@@ -113,8 +142,18 @@ def _unknown_branches(unknown: UnknownCategory, _policy: Policy) -> tuple[Branch
     return (Branch(unknown.outcome, french.OUTCOMES[unknown.outcome]),)
 
 
-CATEGORY = Kind("category", "Catégorie de bénéficiaire",
-                lambda policy: policy.beneficiaries.categories.values(), _category_branches)
-UNKNOWN_CATEGORY = Kind("unknown_category", "Catégorie absente des listes",
-                        lambda policy: (policy.beneficiaries.unknown_category,), _unknown_branches)
+def _describe_category(category: Category, _policy: Policy) -> Description:
+    outcome = french.OUTCOMES[category.outcome]
+    cases = "".join(f"si {case.when.text} : {french.OUTCOMES[case.outcome]} ; " for case in category.cases)
+    return (("issue", f"{cases}sinon : {outcome}" if cases else outcome),)
+
+
+def _describe_unknown(unknown: UnknownCategory, _policy: Policy) -> Description:
+    return (("issue", french.OUTCOMES[unknown.outcome]),)
+
+
+CATEGORY = Kind("category", Noun("catégorie", True), lambda policy: policy.beneficiaries.categories.values(),
+                _category_branches, _describe_category)
+UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
+                        _unknown_branches, _describe_unknown)
 SECTION = Section("beneficiaries", (CATEGORY, UNKNOWN_CATEGORY), evaluate)

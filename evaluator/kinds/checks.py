@@ -6,10 +6,41 @@ kind of rule, found in four sections."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from evaluator.expressions import Type
+from evaluator.facts import Stage
 from evaluator.findings import FAILED_OUTCOMES, Applied, Wording
-from evaluator.kinds.base import Branch, Kind, Section, Work, status_words
-from evaluator.policy import Check, Policy
+from evaluator.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, rule_id, status_words
+from evaluator.policy import Check, CheckGroup, Policy
+from evaluator.problems import JsonPath
+
+
+def load(loader: Loader, path: JsonPath, clause: str, stage: Stage) -> tuple[Check, ...]:
+    optional = loader.facts.optional
+
+    def check(item_path: JsonPath, key: str, item: dict[str, Any]) -> Check | None:
+        test = loader.expression((*item_path, "test"), stage, Type.BOOL, optional_allowed="on_absent" in item)
+        if test is None:
+            return None
+        absent = tuple(name for name in test.names if name in optional)
+        if "on_absent" in item and not absent:
+            loader.problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
+                          "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
+        return Check(key, rule_id(item_path), loader.text((*item_path, "label")), test, item["on_fail"],
+                     item.get("on_absent"), item.get("clause", clause), loader.interpretation(item_path, item),
+                     absent)
+
+    return loader.items(path, check)
+
+
+def load_group(loader: Loader, section_key: str, checks_key: str) -> CheckGroup:
+    section = loader.data[section_key]
+    return CheckGroup(
+        load(loader, (section_key, checks_key), section["clause"], Stage.MUTUALISATION),
+        section["clause"],
+        loader.interpretation((section_key,), section),
+    )
 
 
 def run(work: Work, checks: tuple[Check, ...]) -> None:
@@ -44,13 +75,23 @@ def branches(check: Check, policy: Policy) -> tuple[Branch, ...]:
     return tuple(found)
 
 
-def kind(name: str, label: str, rules: Callable[[Policy], Iterable[Check]]) -> Kind:
+def describe(check: Check, policy: Policy) -> Description:
+    if check.on_absent is None:
+        absent = "non prévu"
+    elif check.on_absent == "pass":
+        absent = "sans objet"
+    else:
+        absent = status_words(policy, check.on_absent)
+    return (("s'il n'est pas rempli", status_words(policy, check.on_fail)), ("test", check.test.text),
+            ("si l'information manque", absent))
+
+
+def kind(name: str, rules: Callable[[Policy], Iterable[Check]]) -> Kind:
     """The criteria of one section of the policy."""
-    return Kind(name, label, rules, branches)
+    return Kind(name, Noun("critère", False), rules, branches, describe)
 
 
-SOVEREIGNTY_CRITERIA = kind("sovereignty_criterion", "Critère de souveraineté",
-                            lambda policy: policy.sovereignty.checks)
-CONDITIONS = kind("condition", "Condition réglementaire", lambda policy: policy.conditions.checks)
+SOVEREIGNTY_CRITERIA = kind("sovereignty_criterion", lambda policy: policy.sovereignty.checks)
+CONDITIONS = kind("condition", lambda policy: policy.conditions.checks)
 SOVEREIGNTY = Section("sovereignty", (SOVEREIGNTY_CRITERIA,), lambda work: run(work, work.policy.sovereignty.checks))
 REGULATIONS = Section("conditions", (CONDITIONS,), lambda work: run(work, work.policy.conditions.checks))

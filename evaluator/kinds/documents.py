@@ -3,11 +3,35 @@ supplied (and, if it says so, signed by every entity covered); otherwise the sta
 
 from __future__ import annotations
 
+from typing import Any
+
 from evaluator.application import Entity, SuppliedDocument
 from evaluator.decision import MissingDocument
+from evaluator.expressions import Type
+from evaluator.facts import Stage
 from evaluator.findings import FAILED_OUTCOMES, Applied
-from evaluator.kinds.base import Branch, Kind, Section, Work, status_words
-from evaluator.policy import Policy, Requirement
+from evaluator.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, rule_id, status_words
+from evaluator.policy import DocumentKind, Documents, Policy, Requirement
+from evaluator.problems import JsonPath
+
+
+def load(loader: Loader) -> Documents:
+    section = loader.data["documents"]
+    clause = section["clause"]
+
+    def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
+        loader.known_documents((*path, "one_of"), item["one_of"])
+        when = loader.expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
+        return Requirement(key, rule_id(path), loader.text((*path, "label")), tuple(item["one_of"]), when,
+                           item.get("signed_by_all_covered", False), item["on_missing"],
+                           item.get("clause", clause), loader.interpretation(path, item))
+
+    return Documents(
+        {key: DocumentKind(key, loader.text(("documents", "kinds", key, "label"))) for key in section["kinds"]},
+        loader.items(("documents", "requirements"), requirement),
+        clause,
+        loader.interpretation(("documents",), section),
+    )
 
 
 def evaluate(work: Work) -> None:
@@ -53,5 +77,13 @@ def _branches(requirement: Requirement, policy: Policy) -> tuple[Branch, ...]:
     return tuple(found)
 
 
-REQUIREMENT = Kind("requirement", "Pièce exigée", lambda policy: policy.documents.requirements, _branches)
+def _describe(requirement: Requirement, policy: Policy) -> Description:
+    return (("si elle manque", status_words(policy, requirement.on_missing)),
+            ("pièces acceptées", ", ".join(requirement.one_of)),
+            ("quand", requirement.when.text if requirement.when else "toujours"),
+            ("signatures", "toutes les entités couvertes" if requirement.signed_by_all_covered else "non vérifiées"))
+
+
+REQUIREMENT = Kind("requirement", Noun("pièce exigée", True), lambda policy: policy.documents.requirements,
+                   _branches, _describe)
 SECTION = Section("documents", (REQUIREMENT,), evaluate)

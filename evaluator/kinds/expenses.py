@@ -6,15 +6,58 @@ prorated (``expenses.funded_period``); the deployment retained is capped by the 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from evaluator import french
 from evaluator.application import ExpenseLine
+from evaluator.expressions import Type
+from evaluator.facts import Stage
 from evaluator.findings import Applied, Wording
 from evaluator.kinds import checks
-from evaluator.kinds.base import ZERO, Branch, Kind, Section, Work
-from evaluator.policy import ExpenseKind, Formula, FundedPeriod, Policy
+from evaluator.kinds.base import SETTING, ZERO, Branch, Kind, Loader, Noun, Section, Work, placeholder, rule_id
+from evaluator.policy import ExpenseKind, Expenses, Formula, FundedPeriod, Policy
+from evaluator.problems import JsonPath
 
 _GROUP_WORDS = {"licence": "retenue (licences)", "deployment": "retenue (déploiement)"}
+
+
+def load(loader: Loader) -> Expenses:
+    section = loader.data["expenses"]
+    clause = section["clause"]
+
+    def kind(path: JsonPath, key: str, item: dict[str, Any]) -> ExpenseKind:
+        return ExpenseKind(key, rule_id(path), loader.text((*path, "label")), item["group"],
+                           loader.text((*path, "reason")) if "reason" in item else None,
+                           item.get("clause", clause), loader.interpretation(path, item))
+
+    kinds = {k.id: k for k in loader.items(("expenses", "kinds"), kind)}
+    if not any(k.group == "licence" for k in kinds.values()):
+        loader.problem(("expenses", "kinds"), "aucune nature de dépense n'est dans le groupe licence",
+                      "une demande ne peut être cofinancée sans licence éligible")
+    period = section["funded_period"]
+    formula_item = section["eligible_deployment"]
+    formula = loader.expression(("expenses", "eligible_deployment", "formula"), Stage.REQUESTED, Type.NUMBER)
+    return Expenses(
+        kinds,
+        FundedPeriod(loader.text(("expenses", "funded_period", "label")), int(period["months"]),  # 12.0 is 12
+                     period["applies_to"], _duration(loader, period["duration"]), period.get("clause", clause),
+                     loader.interpretation(("expenses", "funded_period"), period)),
+        Formula(loader.text(("expenses", "eligible_deployment", "label")), formula or placeholder(),
+                formula_item.get("clause", clause),
+                loader.interpretation(("expenses", "eligible_deployment"), formula_item)),
+        checks.load(loader, ("expenses", "checks"), clause, Stage.ELIGIBLE),
+        clause,
+        loader.interpretation(("expenses",), section),
+    )
+
+
+def _duration(loader: Loader, name: str) -> str:
+    fact = loader.facts.items("expense").get(name)
+    if fact is None or fact.type is not Type.NUMBER:
+        loader.problem(("expenses", "funded_period", "duration"),
+                      f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",
+                      "déclarez-le dans facts.inputs avec « at: expense » et « type: integer »")
+    return name
 
 
 def evaluate(work: Work) -> None:
@@ -118,11 +161,11 @@ def _cap_branches(_formula: Formula, _policy: Policy) -> tuple[Branch, ...]:
     return Branch("whole", "retenu en entier"), Branch("capped", "plafonné")
 
 
-EXPENSE_KIND = Kind("expense_kind", "Nature de dépense", lambda policy: policy.expenses.kinds.values(),
-                    _kind_branches)
-FUNDED_PERIOD = Kind("funded_period", "Durée cofinancée", lambda policy: (policy.expenses.funded_period,),
-                     _period_branches)
-DEPLOYMENT_CAP = Kind("deployment_cap", "Plafond du déploiement",
-                      lambda policy: (policy.expenses.eligible_deployment,), _cap_branches)
-CHECKS = checks.kind("expense_check", "Critère des dépenses", lambda policy: policy.expenses.checks)
+EXPENSE_KIND = Kind("expense_kind", Noun("nature de dépense", True), lambda policy: policy.expenses.kinds.values(),
+                    _kind_branches, lambda kind, _policy: (("groupe", french.GROUPS[kind.group]),))
+FUNDED_PERIOD = Kind("funded_period", SETTING, lambda policy: (policy.expenses.funded_period,), _period_branches,
+                     lambda period, _policy: (("durée", f"{period.months} mois"),))
+DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses.eligible_deployment,),
+                      _cap_branches, lambda formula, _policy: (("formule", formula.expression.text),))
+CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
 SECTION = Section("expenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate)

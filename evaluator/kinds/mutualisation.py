@@ -3,10 +3,24 @@ then the section's criteria (``mutualisation.checks``)."""
 
 from __future__ import annotations
 
+from evaluator.expressions import Type
+from evaluator.facts import Stage
 from evaluator.findings import Applied, Wording
 from evaluator.kinds import checks
-from evaluator.kinds.base import Branch, Kind, Section, Work
+from evaluator.kinds.base import SETTING, Branch, Kind, Loader, Section, Work, placeholder
 from evaluator.policy import Mutualisation, Policy
+
+
+def load(loader: Loader) -> Mutualisation:
+    section = loader.data["mutualisation"]
+    when = loader.expression(("mutualisation", "mutualised_when"), Stage.ELIGIBLE, Type.BOOL)
+    return Mutualisation(
+        loader.text(("mutualisation", "label")),
+        when or placeholder(),
+        checks.load(loader, ("mutualisation", "checks"), section["clause"], Stage.MUTUALISATION),
+        section["clause"],
+        loader.interpretation(("mutualisation",), section),
+    )
 
 
 def evaluate(work: Work) -> None:
@@ -28,6 +42,7 @@ def _branches(_section: Mutualisation, _policy: Policy) -> tuple[Branch, ...]:
     return Branch("yes", "mutualisée"), Branch("no", "non mutualisée")
 
 
-MUTUALISED = Kind("mutualisation", "Mutualisation", lambda policy: (policy.mutualisation,), _branches)
-CHECKS = checks.kind("mutualisation_check", "Critère de la mutualisation", lambda policy: policy.mutualisation.checks)
+MUTUALISED = Kind("mutualisation", SETTING, lambda policy: (policy.mutualisation,), _branches,
+                  lambda section, _policy: (("condition", section.mutualised_when.text),))
+CHECKS = checks.kind("mutualisation_check", lambda policy: policy.mutualisation.checks)
 SECTION = Section("mutualisation", (MUTUALISED, CHECKS), evaluate)

@@ -5,12 +5,58 @@ when its condition holds and, if it asks for evidence, a document of its list wa
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from evaluator import french
 from evaluator.decision import MissingDocument
+from evaluator.expressions import Type
+from evaluator.facts import Stage
 from evaluator.findings import Applied, Wording
-from evaluator.kinds.base import Branch, Kind, Section, Work
-from evaluator.policy import Bonus, Ceiling, Policy, Tier
+from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, number, rule_id
+from evaluator.policy import Bonus, Ceiling, Evidence, Policy, Rate, Tier
+from evaluator.problems import JsonPath
+
+
+def load(loader: Loader) -> Rate:
+    section = loader.data["rate"]
+    clause = section["clause"]
+    keys = list(section["base"])
+
+    def tier(path: JsonPath, key: str, item: dict[str, Any]) -> Tier:
+        last = key == keys[-1]
+        if last and "when" in item:
+            loader.problem((*path, "when"), "le dernier palier du taux de base s'applique sans condition",
+                          "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
+        if not last and "when" not in item:
+            loader.problem(path, "seul le dernier palier du taux de base peut être sans condition")
+        when = loader.expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
+        return Tier(key, rule_id(path), loader.text((*path, "label")), when, number(item["rate"]),
+                    item.get("clause", clause),
+                    loader.interpretation(path, item))
+
+    def bonus(path: JsonPath, key: str, item: dict[str, Any]) -> Bonus | None:
+        when = loader.expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL)
+        evidence = None
+        if "evidence" in item:
+            proof = item["evidence"]
+            loader.known_documents((*path, "evidence", "one_of"), proof["one_of"])
+            evidence = Evidence(loader.text((*path, "evidence", "label")), tuple(proof["one_of"]),
+                                proof.get("clause", item.get("clause", clause)),
+                                loader.interpretation((*path, "evidence"), proof))
+        if when is None:
+            return None
+        return Bonus(key, rule_id(path), loader.text((*path, "label")), when, number(item["value"]), evidence,
+                     item.get("clause", clause), loader.interpretation(path, item))
+
+    ceiling = section["ceiling"]
+    return Rate(
+        loader.items(("rate", "base"), tier),
+        loader.items(("rate", "bonuses"), bonus),
+        Ceiling(loader.text(("rate", "ceiling", "label")), number(ceiling["value"]), ceiling.get("clause", clause),
+                loader.interpretation(("rate", "ceiling"), ceiling)),
+        clause,
+        loader.interpretation(("rate",), section),
+    )
 
 
 def evaluate(work: Work) -> None:
@@ -73,7 +119,20 @@ def _ceiling_branches(ceiling: Ceiling, _policy: Policy) -> tuple[Branch, ...]:
             Branch("applied", f"taux ramené à {french.percent(ceiling.value)}"))
 
 
-TIER = Kind("tier", "Palier du taux de base", lambda policy: policy.rate.tiers, _tier_branches)
-BONUS = Kind("bonus", "Bonification", lambda policy: policy.rate.bonuses, _bonus_branches)
-CEILING = Kind("ceiling", "Taux maximal", lambda policy: (policy.rate.ceiling,), _ceiling_branches)
+def _describe_tier(tier: Tier, _policy: Policy) -> Description:
+    return ("taux", french.percent(tier.rate)), ("condition", tier.when.text if tier.when else "dans les autres cas")
+
+
+def _describe_bonus(bonus: Bonus, _policy: Policy) -> Description:
+    evidence = "aucun" if bonus.evidence is None else ", ".join(bonus.evidence.one_of)
+    return (("valeur", f"+{french.percent(bonus.value)}"), ("condition", bonus.when.text),
+            ("justificatif", evidence))
+
+
+TIER = Kind("tier", Noun("palier du taux de base", False), lambda policy: policy.rate.tiers, _tier_branches,
+            _describe_tier)
+BONUS = Kind("bonus", Noun("bonification", True), lambda policy: policy.rate.bonuses, _bonus_branches,
+             _describe_bonus)
+CEILING = Kind("ceiling", SETTING, lambda policy: (policy.rate.ceiling,), _ceiling_branches,
+               lambda ceiling, _policy: (("taux", french.percent(ceiling.value)),))
 SECTION = Section("rate", (TIER, BONUS, CEILING), evaluate)

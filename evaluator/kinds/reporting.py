@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from evaluator.kinds.base import Branch, Kind, Section, Work
-from evaluator.policy import Indicator, Policy
+from typing import Any
+
+from evaluator.expressions import Type
+from evaluator.facts import Stage
+from evaluator.kinds.base import Branch, Kind, Loader, Noun, Section, Work, rule_id
+from evaluator.policy import Indicator, Policy, Reporting
+from evaluator.problems import JsonPath
+
+
+def load(loader: Loader) -> Reporting:
+    section = loader.data["reporting"]
+    clause = section["clause"]
+
+    frequency = loader.text(("reporting", "frequency"))
+
+    def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
+        when = loader.expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None
+        return Indicator(key, rule_id(path), loader.text((*path, "label")), when, frequency,
+                         item.get("clause", clause), loader.interpretation(path, item))
+
+    return Reporting(frequency, loader.items(("reporting", "indicators"), indicator),
+                     clause, loader.interpretation(("reporting",), section))
 
 
 def evaluate(work: Work) -> None:
@@ -21,5 +41,6 @@ def _branches(indicator: Indicator, _policy: Policy) -> tuple[Branch, ...]:
         (Branch("not_required", "non demandé"),) if indicator.when is not None else ())
 
 
-INDICATOR = Kind("indicator", "Indicateur d'impact", lambda policy: policy.reporting.indicators, _branches)
+INDICATOR = Kind("indicator", Noun("indicateur", False), lambda policy: policy.reporting.indicators, _branches,
+                 lambda indicator, _policy: (("quand", indicator.when.text if indicator.when else "toujours"),))
 SECTION = Section("reporting", (INDICATOR,), evaluate)

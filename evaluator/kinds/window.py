@@ -6,8 +6,18 @@ from datetime import date
 
 from evaluator import french
 from evaluator.findings import Applied, Wording
-from evaluator.kinds.base import Branch, Kind, Section, Work, status_words
+from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Section, Work, status_words
 from evaluator.policy import Policy, Window
+from evaluator.validation import parse_date
+
+
+def load(loader: Loader) -> Window:
+    w = loader.data["window"]
+    opens, closes = parse_date(w["opens_on"]), parse_date(w["closes_on"])
+    if closes < opens:
+        loader.problem(("window", "closes_on"), "la fermeture du guichet précède son ouverture")
+    return Window(loader.text(("window", "label")), opens, closes, w["on_outside"], w["clause"],
+                  loader.interpretation(("window",), w))
 
 
 def evaluate(work: Work) -> None:
@@ -31,5 +41,10 @@ def _branches(window: Window, policy: Policy) -> tuple[Branch, ...]:
             Branch("outside", f"hors de la période → {status_words(policy, window.on_outside)}"))
 
 
-WINDOW = Kind("window", "Période de dépôt", lambda policy: (policy.window,), _branches)
+def _describe(window: Window, policy: Policy) -> Description:
+    return (("période", f"du {french.day(window.opens_on)} au {french.day(window.closes_on)}"),
+            ("hors période", status_words(policy, window.on_outside)))
+
+
+WINDOW = Kind("window", SETTING, lambda policy: (policy.window,), _branches, _describe)
 SECTION = Section("window", (WINDOW,), evaluate)
