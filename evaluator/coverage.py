@@ -23,7 +23,7 @@ from evaluator import french
 from evaluator.decision import Decision
 from evaluator.documents import Document
 from evaluator.kinds.base import Branch
-from evaluator.kinds.registry import KINDS
+from evaluator.kinds.registry import kinds_of
 from evaluator.policy import Policy
 from evaluator.problems import InputError, Problem
 
@@ -155,7 +155,7 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
     """Every rule of ``policy`` with its possible outcomes (its kind's ``branches``), in the order of
     the evaluation."""
     return tuple(Rule(rule.rule, rule.label, rule.clause, kind.branches(rule, policy))
-                 for kind in KINDS for rule in kind.rules(policy))
+                 for kind in kinds_of(policy) for rule in kind.rules(policy))
 
 
 def observed(table: Sequence[Rule], decision: Decision) -> frozenset[tuple[str, str]]:

@@ -16,7 +16,7 @@ from typing import Literal
 from evaluator import french
 from evaluator.docs import interpretations
 from evaluator.kinds.base import SETTING, Description, Noun
-from evaluator.kinds.registry import KINDS
+from evaluator.kinds.registry import kinds_of
 from evaluator.policy import Policy
 
 
@@ -79,7 +79,7 @@ def rules(policy: Policy) -> dict[str, Rule]:
         add(Rule(f"facts.aggregates.{aggregate.name}", FIELD, aggregate.label, (
             ("calcul", f"{aggregate.operation} de {aggregate.of.text if aggregate.of else 'chaque élément'} sur "
                        f"{aggregate.over}" + (f" si {aggregate.where.text}" if aggregate.where else "")),)))
-    for kind in KINDS:
+    for kind in kinds_of(policy):
         for rule in kind.rules(policy):
             add(Rule(rule.rule, kind.noun, rule.label, kind.describe(rule, policy)))
     for document in policy.documents.kinds.values():

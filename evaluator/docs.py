@@ -75,9 +75,27 @@ def build(policy: Policy) -> list[Block]:
     doc += _section("Arrondi", rounding.clause, rounding.interpretation, [
         ("p", f"{rounding.label} : {french.ROUNDING_WORDS[rounding.mode]} (pas de {french.euros(rounding.quantum)})."),
     ])
+    doc += _extensions(policy)
     doc += _parameters(policy)
     doc += _interpretations(policy)
     return doc
+
+
+def _extensions(policy: Policy) -> list[Block]:
+    """The sections the bundled schema does not know, each kind a table of its rules as it tells
+    them."""
+    blocks: list[Block] = []
+    for section in policy.sections:
+        if section.name not in policy.extensions:
+            continue
+        for kind in section.kinds:
+            rules = [(rule, kind.describe(rule, policy)) for rule in kind.rules(policy)]
+            if rules:
+                names = tuple(name.capitalize() for name, _ in rules[0][1])
+                blocks += [("h2", kind.noun.noun.capitalize()), ("table", Table(
+                    ("Règle", *names, "Clause"),
+                    tuple((rule.label, *(value for _, value in told), rule.clause) for rule, told in rules)))]
+    return blocks
 
 
 def _section(title: str, clause: str, interpretation: str | None, blocks: Sequence[Block]) -> list[Block]:

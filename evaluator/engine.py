@@ -1,6 +1,7 @@
 """The evaluator: applies a policy to an application and returns a decision. No I/O.
 
-The evaluation is a loop over the policy's sections (``kinds.registry.SECTIONS``), in the order in
+The evaluation is a loop over the policy's sections (``kinds.registry.SECTIONS``, and any section a
+policy was loaded with), in the order in
 which their facts become known; each section's module reads the policy's data for it, adds the facts
 it establishes and records one finding (``findings.Applied``) per rule it applies. Nothing of the
 cahier des charges — no threshold, rate, list, field or outcome — is written in the engine or the
@@ -19,14 +20,13 @@ from datetime import date
 from evaluator.application import Application
 from evaluator.decision import Decision
 from evaluator.kinds.base import Work
-from evaluator.kinds.registry import SECTIONS
 from evaluator.policy import Policy
 
 
 def evaluate(policy: Policy, application: Application, selected_for: date | None = None) -> Decision:
     """Decide ``application`` under ``policy``."""
     work = Work(policy, application)
-    for section in SECTIONS:
+    for section in policy.sections:
         section.evaluate(work)
     return Decision(work.status, selected_for, work.tier, tuple(work.bonuses), work.final_rate, work.figures,
                     tuple(work.entity_rows), (work.entity_licence, work.entity_deployment), tuple(work.paid),

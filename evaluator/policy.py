@@ -459,6 +459,11 @@ class Policy:
     documents: Documents
     payments: Payments
     reporting: Reporting
+    sections: tuple[Any, ...]
+    """The sections the policy is applied by, in order (``kinds.base.Section``): the bundled ones
+    (``kinds.registry.SECTIONS``) and any other it was loaded with."""
+    extensions: Mapping[str, Any]
+    """What the sections the bundled schema does not know loaded, by section name."""
 
     def __hash__(self) -> int:
         return hash(self.sha256)

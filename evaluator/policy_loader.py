@@ -6,11 +6,13 @@ policy that loads can evaluate any valid application.
 
 from __future__ import annotations
 
+import copy
 import re
 import string
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,11 +35,12 @@ from evaluator.facts import (
 )
 from evaluator.french import quantity
 from evaluator.kinds import amounts, beneficiaries, checks, documents, expenses, mutualisation, rate, reporting, window
-from evaluator.kinds.base import placeholder
+from evaluator.kinds.base import Section, placeholder
+from evaluator.kinds.registry import SECTIONS
 from evaluator.lock import digest
 from evaluator.policy import NamedList, Parameter, Policy, Rounding, Source, StatusDefinition, Statuses
 from evaluator.problems import InputError, JsonPath, Problem
-from evaluator.validation import bundled, decimal_of, parse_date, validate
+from evaluator.validation import Schema, bundled, decimal_of, parse_date, validate
 
 T = TypeVar("T")
 _QUANTA = frozenset({Decimal("0.01"), Decimal("0.1"), Decimal("1")})
@@ -66,16 +69,19 @@ def load_policy_file(path: Path, *, reference: bool = False) -> Policy:
     return policy
 
 
-def load_policy(raw: bytes, source: str, *, reference: bool = False) -> Policy:
+def load_policy(raw: bytes, source: str, *, reference: bool = False,
+                sections: tuple[Section, ...] = SECTIONS) -> Policy:
     """Load a policy; ``reference`` has its expressions evaluated by simpleeval rather than by
-    their compiled functions (the reference the test suite compares the compiled ones with)."""
+    their compiled functions (the reference the test suite compares the compiled ones with).
+    ``sections`` are those it is applied by: the bundled ones, or these and others, each bringing
+    its schema and its load (``kinds.base.Section``)."""
     document = load_document(raw, source)
-    problems = validate(document, bundled("policy"))
+    problems = validate(document, _policy_schema(sections))
     if problems:
         raise InputError(sorted([*problems, *_expression_problems(document, problems)],
                                 key=lambda p: (p.line or 0, p.column or 0)))
     builder = _Builder(document, reference)
-    policy = builder.build(digest(raw))
+    policy = builder.build(digest(raw), sections)
     if builder.problems:
         raise InputError(sorted(builder.problems, key=lambda p: (p.line or 0, p.column or 0)))
     return policy
@@ -261,7 +267,7 @@ class _Builder:
 
     # -- sections ------------------------------------------------------------------------------
 
-    def build(self, sha256: str) -> Policy:
+    def build(self, sha256: str, sections: tuple[Section, ...]) -> Policy:
         d = self.data
         return Policy(
             id=d["id"],
@@ -288,6 +294,8 @@ class _Builder:
             documents=documents.load(self),
             payments=amounts.load(self),
             reporting=reporting.load(self),
+            sections=sections,
+            extensions={section.name: section.load(self) for section in sections if section.load is not None},
         )
 
     def _parameter(self, key: str, item: dict[str, Any]) -> Parameter:
@@ -317,6 +325,17 @@ class _Builder:
             self.data["statuses"]["clause"],
             self.interpretation(("statuses",), self.data["statuses"]),
         )
+
+
+@lru_cache(maxsize=16)
+def _policy_schema(sections: tuple[Section, ...]) -> Schema:
+    """The policy schema, with the key of each section it does not know (a section's ``schema``)."""
+    added = {section.name: section.schema for section in sections if section.schema is not None}
+    if not added:
+        return bundled("policy")
+    root = copy.deepcopy(bundled("policy").root)
+    root["properties"].update(added)
+    return Schema("policy+" + "+".join(added), root)
 
 
 _EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})

@@ -111,7 +111,7 @@ Description = tuple[tuple[str, str], ...]
 """A rule told in French: (what, value) pairs, the first one the rule's gist."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
     """A kind of rule: its name, what it is called, its rules in a policy, their outcomes, and how
     each is told in French (what docs and diff show)."""
@@ -123,13 +123,19 @@ class Kind:
     describe: Callable[[Any, Policy], Description]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
-    """A section of the policy, applied at its turn: its kinds and how they are evaluated."""
+    """A section of the policy, applied at its turn: its kinds and how they are evaluated.
+
+    A section the policy schema does not know (a kind added to a policy without touching the
+    bundled ones) brings its ``schema`` (the JSON Schema of its key at the top of a policy file) and
+    its ``load``; what it loads is the policy's ``extensions[name]``."""
 
     name: str
     kinds: tuple[Kind, ...]
     evaluate: Callable[[Work], None]
+    schema: Mapping[str, Any] | None = None
+    load: Callable[[Loader], Any] | None = None
 
 
 def status_words(policy: Policy, status: Status) -> str:

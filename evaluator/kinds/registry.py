@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from evaluator.kinds import amounts, beneficiaries, checks, documents, expenses, mutualisation, rate, reporting, window
 from evaluator.kinds.base import Kind, Section
+from evaluator.policy import Policy
 
 SECTIONS: tuple[Section, ...] = (
     window.SECTION, beneficiaries.SECTION, expenses.SECTION, mutualisation.SECTION, rate.SECTION,
@@ -12,5 +13,6 @@ SECTIONS: tuple[Section, ...] = (
 )
 """The sections in the order in which their facts become known."""
 
-KINDS: tuple[Kind, ...] = tuple(kind for section in SECTIONS for kind in section.kinds)
-"""Every kind of rule, in evaluation order."""
+def kinds_of(policy: Policy) -> tuple[Kind, ...]:
+    """Every kind of rule of ``policy``, in evaluation order."""
+    return tuple(kind for section in policy.sections for kind in section.kinds)
