@@ -19,21 +19,12 @@ FAILED_OUTCOMES: dict[str, Literal["fail", "missing", "review"]] = {
 missing piece, review a review."""
 
 
-class Wording(NamedTuple):
-    """A message to write when it is read: the function that writes it, and its parameters."""
-
-    write: Callable[..., str]
-    parameters: tuple[Any, ...]
-
-    def __str__(self) -> str:
-        return self.write(*self.parameters)
-
-
 class Applied(NamedTuple):
     """A rule applied: its id (its path in the policy file), its outcome, its clause, the status it
     leads the application to (``effect``), the names of the facts it read, the SIREN of the entity
-    it is about, its message, and which of the rule's possible outcomes it took (``branch``, one of
-    the keys its kind declares: what coverage counts)."""
+    it is about, which of the rule's possible outcomes it took (``branch``, one of the keys its kind
+    declares: what coverage counts), and its message: a text, or the function that writes it and
+    its parameters."""
 
     rule: str
     outcome: Outcome
@@ -41,9 +32,10 @@ class Applied(NamedTuple):
     effect: Status | None
     inputs: tuple[str, ...]
     entity: str | None
-    message: str | Wording
     branch: str
+    message: str | Callable[..., str]
+    parameters: tuple[Any, ...] = ()
 
     @property
     def text(self) -> str:
-        return self.message if isinstance(self.message, str) else str(self.message)
+        return self.message if isinstance(self.message, str) else self.message(*self.parameters)

@@ -26,7 +26,7 @@ Group = Literal["licence", "deployment", "excluded"]
 def _static(rule: str, outcome: Outcome, clause: str, message: str, effect: Status | None,
             inputs: tuple[str, ...], branch: str) -> Applied:
     """A rule applied whose finding is known when the policy loads (shared by every decision)."""
-    return Applied(rule, outcome, clause, effect, inputs, None, message, branch)
+    return Applied(rule, outcome, clause, effect, inputs, None, branch, message)
 
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}

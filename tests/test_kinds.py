@@ -47,8 +47,8 @@ def evaluate(work: Work) -> None:
     exceeded = count > ceiling.most
     work.find(Applied(ceiling.rule, "review" if exceeded else "pass", ceiling.clause,
                       ceiling.on_exceed if exceeded else None, ("licence_count",), None,
-                      f"{ceiling.label} : {french.number(count)} licences demandées.",
-                      "exceeded" if exceeded else "within"))
+                      "exceeded" if exceeded else "within",
+                      f"{ceiling.label} : {french.number(count)} licences demandées."))
 
 
 def branches(ceiling: LicenceCeiling, policy: Policy) -> tuple[Branch, ...]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from evaluator import french
-from evaluator.findings import Applied, Wording
+from evaluator.findings import Applied
 from evaluator.kinds.base import SETTING, ZERO, Branch, Description, Kind, Loader, Noun, Section, Work, number, rule_id
 from evaluator.policy import Payments, Policy, Rounding, Statuses, Tranche
 from evaluator.problems import JsonPath
@@ -51,11 +51,10 @@ def evaluate(work: Work) -> None:
     total = grant_licence + grant_deployment
     clause = policy.rate.clause
     if ineligible:
-        work.find(Applied("amounts.grant", "info", clause, None, (), None, NO_GRANT, "none"))
+        work.find(Applied("amounts.grant", "info", clause, None, (), None, "none", NO_GRANT))
     else:
-        work.find(Applied("amounts.grant", "info", clause, None, (), None,
-                          Wording(grant_message, (policy.rounding, licence, deployment, rate, grant_licence,
-                                                  grant_deployment)), "granted"))
+        work.find(Applied("amounts.grant", "info", clause, None, (), None, "granted", grant_message,
+                          (policy.rounding, licence, deployment, rate, grant_licence, grant_deployment)))
         _payments(work, total)
     work.figures = (facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
                     grant_licence, grant_deployment, total)
@@ -75,8 +74,8 @@ def _payments(work: Work, total: Decimal) -> None:
         amount = total - paid if tranche.share is None else work.round(total * tranche.share)
         paid += amount
         work.paid.append((tranche, amount))
-        work.find(Applied(tranche.rule, "info", tranche.clause, None, (), None,
-                          Wording(tranche_message, (tranche, amount)), "computed"))
+        work.find(Applied(tranche.rule, "info", tranche.clause, None, (), None, "computed", tranche_message,
+                          (tranche, amount)))
 
 
 def tranche_message(tranche: Tranche, amount: Decimal) -> str:

@@ -14,7 +14,7 @@ from evaluator import french
 from evaluator.application import Entity, aggregate_value
 from evaluator.decision import Role
 from evaluator.expressions import Type
-from evaluator.findings import Applied, Outcome, Status, Wording
+from evaluator.findings import Applied, Outcome, Status
 from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, rule_id
 from evaluator.policy import Beneficiaries, Category, CategoryCase, CategoryOutcome, Policy, UnknownCategory
 from evaluator.problems import JsonPath
@@ -63,8 +63,8 @@ def evaluate(work: Work) -> None:
         applicant = role == "applicant"
         is_covered = applicant or outcome != "ineligible"
         finding, effect = FINDINGS[outcome]
-        work.find(Applied(rule, finding, clause, effect if is_covered else None, (), entity.siren,
-                          Wording(message, (entity, applicant, outcome, said)), outcome))
+        work.find(Applied(rule, finding, clause, effect if is_covered else None, (), entity.siren, outcome, message,
+                          (entity, applicant, outcome, said)))
         work.entity_rows.append((role, entity, outcome, is_covered))
         if is_covered:
             covered.append(entity)
@@ -82,9 +82,9 @@ def evaluate(work: Work) -> None:
             facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], work.policy.constants)
 
 
-def message(entity: Entity, applicant: bool, outcome: str, said: str | Wording) -> str:
+def message(entity: Entity, applicant: bool, outcome: str, said: str) -> str:
     who = f"{'Demandeur' if applicant else 'Co-bénéficiaire'} {entity.name} ({entity.siren})"
-    text = str(said)
+    text = said
     if outcome == "ineligible" and not applicant:
         text += " Il est écarté de la demande, avec ses lignes de dépenses."
     return f"{who} : {text}"
@@ -95,14 +95,14 @@ def entity_facts(policy: Policy, entity: Entity) -> dict[str, Any]:
     return {**policy.constants, **entity.facts}
 
 
-def classify(policy: Policy, entity: Entity) -> tuple[CategoryOutcome, str, str, str | Wording]:
+def classify(policy: Policy, entity: Entity) -> tuple[CategoryOutcome, str, str, str]:
     """Outcome, rule id, clause and French message for an entity's category."""
     beneficiaries = policy.beneficiaries
     category = beneficiaries.categories.get(entity.category)
     if category is None:
         unknown = beneficiaries.unknown_category
         return (unknown.outcome, unknown.rule, unknown.clause,
-                Wording(_unknown_message, (entity.category, beneficiaries.categories, unknown.outcome)))
+                _unknown_message(entity.category, beneficiaries.categories, unknown.outcome))
     if category.cases:
         facts = entity_facts(policy, entity)
         for case in category.cases:

@@ -10,7 +10,7 @@ from typing import Any
 
 from evaluator.expressions import Type
 from evaluator.facts import Stage
-from evaluator.findings import FAILED_OUTCOMES, Applied, Wording
+from evaluator.findings import FAILED_OUTCOMES, Applied
 from evaluator.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, rule_id, status_words
 from evaluator.policy import Check, CheckGroup, Policy
 from evaluator.problems import JsonPath
@@ -53,12 +53,11 @@ def run(work: Work, checks: tuple[Check, ...]) -> None:
             if absent and check.on_absent is not None:
                 labels = tuple(work.policy.facts.application[name].label for name in absent)
                 if check.on_absent == "pass":
-                    said = Wording(message, (check, "sans objet, non renseigné : ", labels, "."))
-                    find(Applied(check.rule, "pass", check.clause, None, check.test.inputs, None, said, "absent"))
+                    find(Applied(check.rule, "pass", check.clause, None, check.test.inputs, None, "absent", message,
+                                 (check, "sans objet, non renseigné : ", labels, ".")))
                 else:
-                    said = Wording(message, (check, "à renseigner (", labels, ")."))
                     find(Applied(check.rule, FAILED_OUTCOMES[check.on_absent], check.clause, check.on_absent,
-                                 check.test.inputs, None, said, "absent"))
+                                 check.test.inputs, None, "absent", message, (check, "à renseigner (", labels, ").")))
                 continue
         find(check.when_passed if check.test.function(facts) else check.when_failed)
 

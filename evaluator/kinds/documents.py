@@ -51,7 +51,7 @@ def evaluate(work: Work) -> None:
             work.find(requirement.when_supplied)
             continue
         work.find(Applied(requirement.rule, FAILED_OUTCOMES[requirement.on_missing], requirement.clause,
-                          requirement.on_missing, (), None, f"{requirement.label} : {problem}.", "missing"))
+                          requirement.on_missing, (), None, "missing", f"{requirement.label} : {problem}."))
         work.missing.append(MissingDocument(requirement.rule, requirement.label, requirement.one_of,
                                             requirement.clause, requirement.on_missing))
 

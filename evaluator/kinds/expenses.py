@@ -12,7 +12,7 @@ from evaluator import french
 from evaluator.application import ExpenseLine
 from evaluator.expressions import Type
 from evaluator.facts import Stage
-from evaluator.findings import Applied, Wording
+from evaluator.findings import Applied
 from evaluator.kinds import checks
 from evaluator.kinds.base import SETTING, ZERO, Branch, Kind, Loader, Noun, Section, Work, placeholder, rule_id
 from evaluator.policy import ExpenseKind, Expenses, Formula, FundedPeriod, Policy
@@ -75,19 +75,19 @@ def evaluate(work: Work) -> None:
         amount = line.amount
         requested += amount
         if line.entity not in covered:
-            find(Applied(rule, "fail", kind.clause, None, (), line.entity,
-                         Wording(excluded_line_message, (line, kind)), "set_aside"))
+            find(Applied(rule, "fail", kind.clause, None, (), line.entity, "set_aside", excluded_line_message,
+                         (line, kind)))
             continue
         group = kind.group
         if group == "excluded":
-            find(Applied(rule, "fail", kind.clause, None, (), line.entity,
-                         Wording(line_message, (line, kind, kind.excluded_text)), "excluded"))
+            find(Applied(rule, "fail", kind.clause, None, (), line.entity, "excluded", line_message,
+                         (line, kind, kind.excluded_text)))
             continue
         months = line.facts.get(period.duration)
         if group == period.applies_to and months is not None and months > period.months:
             amount = work.round(amount * period.months / months)
-            find(Applied(period.rule, "info", period.clause, None, (), line.entity,
-                         Wording(prorated_message, (line, kind, months, period.months, amount)), "prorated"))
+            find(Applied(period.rule, "info", period.clause, None, (), line.entity, "prorated", prorated_message,
+                         (line, kind, months, period.months, amount)))
         if group == "licence":
             licence_requested += line.amount
             eligible_licence += amount
@@ -95,8 +95,8 @@ def evaluate(work: Work) -> None:
         else:
             deployment_requested += amount
             deployment_by_entity[line.entity] = deployment_by_entity.get(line.entity, ZERO) + amount
-        find(Applied(rule, "pass", kind.clause, None, (), line.entity,
-                     Wording(line_message, (line, kind, kind.eligible_text)), "retained"))
+        find(Applied(rule, "pass", kind.clause, None, (), line.entity, "retained", line_message,
+                     (line, kind, kind.eligible_text)))
     facts = work.facts
     facts["requested_total"] = requested
     facts["licence_requested"] = licence_requested
@@ -127,8 +127,7 @@ def _deployment_cap(work: Work, deployment_by_entity: dict[str, Decimal]) -> Non
     eligible = work.round(min(max(ZERO, Decimal(formula.expression.function(facts))), requested))
     capped = eligible < requested
     work.find(Applied(formula.rule, "info" if capped else "pass", formula.clause, None, formula.expression.inputs,
-                      None, Wording(cap_message, (formula.label, eligible, requested)),
-                      "capped" if capped else "whole"))
+                      None, "capped" if capped else "whole", cap_message, (formula.label, eligible, requested)))
     if requested:
         for siren, amount in deployment_by_entity.items():
             work.entity_deployment[siren] = work.round(amount * eligible / requested)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from evaluator.expressions import Type
 from evaluator.facts import Stage
-from evaluator.findings import Applied, Wording
+from evaluator.findings import Applied
 from evaluator.kinds import checks
 from evaluator.kinds.base import SETTING, Branch, Kind, Loader, Section, Work, placeholder
 from evaluator.policy import Mutualisation, Policy
@@ -29,8 +29,8 @@ def evaluate(work: Work) -> None:
     mutualised = facts["mutualised"] = bool(section.mutualised_when.function(facts))
     count = facts["co_beneficiaries_with_licences"]
     work.find(Applied(section.rule, "pass" if mutualised else "info", section.clause, None,
-                      section.mutualised_when.inputs, None, Wording(message, (section.label, mutualised, count)),
-                      "yes" if mutualised else "no"))
+                      section.mutualised_when.inputs, None, "yes" if mutualised else "no", message,
+                      (section.label, mutualised, count)))
     checks.run(work, section.checks)
 
 

@@ -11,7 +11,7 @@ from evaluator import french
 from evaluator.decision import MissingDocument
 from evaluator.expressions import Type
 from evaluator.facts import Stage
-from evaluator.findings import Applied, Wording
+from evaluator.findings import Applied
 from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, number, rule_id
 from evaluator.policy import Bonus, Ceiling, Evidence, Policy, Rate, Tier
 from evaluator.problems import JsonPath
@@ -87,7 +87,7 @@ def evaluate(work: Work) -> None:
     work.final_rate = min(total, ceiling.value)
     reached = total > ceiling.value
     find(Applied(ceiling.rule, "info" if reached else "pass", ceiling.clause, None, (), None,
-                 Wording(ceiling_message, (ceiling, total)), "applied" if reached else "not_reached"))
+                 "applied" if reached else "not_reached", ceiling_message, (ceiling, total)))
 
 
 def ceiling_message(ceiling: Ceiling, total: Decimal) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from evaluator import french
-from evaluator.findings import Applied, Wording
+from evaluator.findings import Applied
 from evaluator.kinds.base import SETTING, Branch, Description, Kind, Loader, Section, Work, status_words
 from evaluator.policy import Policy, Window
 from evaluator.validation import parse_date
@@ -25,8 +25,7 @@ def evaluate(work: Work) -> None:
     submitted = work.application.submitted_on
     inside = window.opens_on <= submitted <= window.closes_on
     work.find(Applied("window", "pass" if inside else "fail", window.clause, None if inside else window.on_outside,
-                      ("submitted_on",), None, Wording(message, (window, submitted, inside)),
-                      "inside" if inside else "outside"))
+                      ("submitted_on",), None, "inside" if inside else "outside", message, (window, submitted, inside)))
 
 
 def message(window: Window, submitted: date, inside: bool) -> str:
