@@ -20,36 +20,36 @@ from typing import IO
 
 import click
 
-from evaluator import french
-from evaluator.application import application_schema, build_application
-from evaluator.authoring import new_draft, publish
-from evaluator.batch import Failed as BatchFailed
-from evaluator.batch import Interrupted, Tally
-from evaluator.batch import run as run_batch
-from evaluator.cases import Summary, collect, load_cases, results_document, run_case, select
-from evaluator.coverage import coverage as rule_coverage
-from evaluator.coverage import parse_minimum, rule_lines, rules
-from evaluator.coverage import render_text as coverage_text
-from evaluator.diff import compare as compare_versions
-from evaluator.diff import to_markdown as diff_markdown
-from evaluator.diff import to_text as diff_text
-from evaluator.docs import build as build_document
-from evaluator.docs import to_html as document_html
-from evaluator.docs import to_markdown as document_markdown
-from evaluator.documents import Document, json_lines, load_document
-from evaluator.engine import evaluate as decide
-from evaluator.facts import LEVELS, STAGE_WORDS, Stage
-from evaluator.impact import assess as assess_impact
-from evaluator.impact import to_text as impact_text
-from evaluator.junit import render_junit
-from evaluator.lock import lock_problems, read_lock
-from evaluator.policy import Policy
-from evaluator.policy_loader import load_policy_file
-from evaluator.problems import InputError, Problem, raise_if_any
-from evaluator.registry import Registry
-from evaluator.report import render_text
-from evaluator.resources import schema as bundled_schema
-from evaluator.selection import compile_selection
+from evaluator.core import french
+from evaluator.core.application import application_schema, build_application
+from evaluator.core.engine import evaluate as decide
+from evaluator.core.facts import LEVELS, STAGE_WORDS, Stage
+from evaluator.core.policy import Policy
+from evaluator.core.report import render_text
+from evaluator.reading.parse import Document, json_lines, load_document
+from evaluator.reading.problems import InputError, Problem, raise_if_any
+from evaluator.reading.resources import schema as bundled_schema
+from evaluator.service.batch import Failed as BatchFailed
+from evaluator.service.batch import Interrupted, Tally
+from evaluator.service.batch import run as run_batch
+from evaluator.testing.cases import Summary, collect, load_cases, results_document, run_case, select
+from evaluator.testing.coverage import coverage as rule_coverage
+from evaluator.testing.coverage import parse_minimum, rule_lines, rules
+from evaluator.testing.coverage import render_text as coverage_text
+from evaluator.testing.junit import render_junit
+from evaluator.testing.selection import compile_selection
+from evaluator.versions.authoring import new_draft, publish
+from evaluator.versions.diff import compare as compare_versions
+from evaluator.versions.diff import to_markdown as diff_markdown
+from evaluator.versions.diff import to_text as diff_text
+from evaluator.versions.handbook import build as build_document
+from evaluator.versions.handbook import to_html as document_html
+from evaluator.versions.handbook import to_markdown as document_markdown
+from evaluator.versions.impact import assess as assess_impact
+from evaluator.versions.impact import to_text as impact_text
+from evaluator.versions.loader import load_policy_file
+from evaluator.versions.lock import lock_problems, read_lock
+from evaluator.versions.registry import Registry
 
 BAD_INPUT = 2
 
@@ -521,10 +521,10 @@ def serve(host: str, port: int, policy_dir: str | None, decision_log: str | None
     en service (GET /healthz montre l'erreur)."""
     import logging
 
-    from evaluator.decision_log import DecisionLog
-    from evaluator.server import MAX_BATCH, MAX_BODY_BYTES, Limits
-    from evaluator.server import run as run_server
-    from evaluator.service import LiveRegistry
+    from evaluator.service.decision_log import DecisionLog
+    from evaluator.service.http import MAX_BATCH, MAX_BODY_BYTES, Limits
+    from evaluator.service.http import run as run_server
+    from evaluator.service.live import LiveRegistry
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s")
     with _bad_input():
@@ -547,7 +547,7 @@ def replay(log_file: str, same_version: bool, policy_dir: str | None) -> None:
 
     Codes de sortie : 0 aucune différence, 1 une décision au moins serait différente, 2 entrée
     invalide (journal illisible, ligne mal formée, politiques invalides)."""
-    from evaluator.decision_log import replay as replay_log
+    from evaluator.service.decision_log import replay as replay_log
 
     with _bad_input():
         registry = _registry(policy_dir)

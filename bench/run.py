@@ -27,10 +27,10 @@ from baseline import toy_rule  # noqa: E402
 from generate import applications, toy_applications  # noqa: E402
 
 from evaluator import Registry  # noqa: E402
-from evaluator.application import Application, build_application, mapping_document  # noqa: E402
-from evaluator.engine import evaluate  # noqa: E402
-from evaluator.policy import Policy  # noqa: E402
-from evaluator.policy_loader import load_policy_file  # noqa: E402
+from evaluator.core.application import Application, build_application, mapping_document  # noqa: E402
+from evaluator.core.engine import evaluate  # noqa: E402
+from evaluator.core.policy import Policy  # noqa: E402
+from evaluator.versions.loader import load_policy_file  # noqa: E402
 
 
 @dataclass(frozen=True)

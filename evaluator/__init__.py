@@ -10,19 +10,19 @@ The stable entry points::
 Bad input raises ``InputError``, whose ``problems`` each carry a location and a French message.
 
 A ``Registry`` is one immutable set of versions. A service that must follow edits of the policy
-directory holds a ``LiveRegistry`` (``evaluator.service``): the current set, reloaded on demand or
+directory holds a ``LiveRegistry`` (``evaluator.service.live``): the current set, reloaded on demand or
 by an opt-in watcher, a refused set leaving the last good one in service; ``DecisionLog``
-(``evaluator.decision_log``) keeps the decisions for audit. ``evaluator.server`` is the HTTP service.
+(``evaluator.service.decision_log``) keeps the decisions for audit. ``evaluator.service.http`` is the HTTP service.
 """
 
-from evaluator.decision import Decision, Finding
-from evaluator.decision_log import DecisionLog
-from evaluator.engine import evaluate
-from evaluator.policy import Policy
-from evaluator.policy_loader import load_policy, load_policy_file
-from evaluator.problems import InputError, Problem
-from evaluator.registry import Registry
-from evaluator.service import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
+from evaluator.core.decision import Decision, Finding
+from evaluator.core.engine import evaluate
+from evaluator.core.policy import Policy
+from evaluator.reading.problems import InputError, Problem
+from evaluator.service.decision_log import DecisionLog
+from evaluator.service.live import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
+from evaluator.versions.loader import load_policy, load_policy_file
+from evaluator.versions.registry import Registry
 
 __all__ = [
     "Decision",

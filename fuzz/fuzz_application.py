@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports(include=["evaluator"]):
     from evaluator import InputError
-    from evaluator.application import build_application
-    from evaluator.documents import Document, json_line_document, json_lines, load_document
-    from evaluator.engine import evaluate
-    from evaluator.registry import Registry
-    from evaluator.report import render_text
+    from evaluator.core.application import build_application
+    from evaluator.core.engine import evaluate
+    from evaluator.core.report import render_text
+    from evaluator.reading.parse import Document, json_line_document, json_lines, load_document
+    from evaluator.versions.registry import Registry
 
 POLICY = Registry.default().version("1.0")
 

@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["evaluator"]):
     from evaluator import InputError, load_policy
-    from evaluator.application import build_application
-    from evaluator.documents import load_document
-    from evaluator.engine import evaluate
-    from evaluator.report import render_text
+    from evaluator.core.application import build_application
+    from evaluator.core.engine import evaluate
+    from evaluator.core.report import render_text
+    from evaluator.reading.parse import load_document
 
 APPLICATIONS = [load_document(path.read_bytes(), str(path))
                 for path in sorted((ROOT / "examples").iterdir())]

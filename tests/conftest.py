@@ -14,8 +14,8 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from evaluator import Decision, Policy, Registry, load_policy
-from evaluator.application import build_application, mapping_document
-from evaluator.engine import evaluate
+from evaluator.core.application import build_application, mapping_document
+from evaluator.core.engine import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from evaluator import Policy, load_policy
-from evaluator.expressions import Type
-from evaluator.facts import Stage
+from evaluator.core.expressions import Type
+from evaluator.core.facts import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 import cli
 from conftest import POLICY_FILE
 from evaluator import Registry
-from evaluator.authoring import publish
-from evaluator.diff import compare
+from evaluator.versions.authoring import publish
+from evaluator.versions.diff import compare
 
 DRAFT = Path(__file__).resolve().parent / "amendment" / "1.1.yaml"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from evaluator import InputError
-from evaluator.application import build_application
-from evaluator.documents import load_document
+from evaluator.core.application import build_application
+from evaluator.reading.parse import load_document
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "commune-simple.yaml").read_text(encoding="utf-8")
 

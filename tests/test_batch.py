@@ -21,8 +21,8 @@ import jsonschema
 import pytest
 
 from evaluator import InputError, Registry
-from evaluator.application import accepted_line
-from evaluator.batch import Block, Failed, Tally, blocks, decide_block, run
+from evaluator.core.application import accepted_line
+from evaluator.service.batch import Block, Failed, Tally, blocks, decide_block, run
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -95,7 +95,7 @@ def test_error_records_name_their_line_and_problems(registry: Registry, portfoli
 def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: bytes, monkeypatch, tmp_path: Path,
                                               workers: int):
     """To memory and to a file (written through its descriptor), whatever the number of workers."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
     shared = io.BytesIO()
@@ -109,7 +109,7 @@ def test_several_workers_write_the_same_bytes(registry: Registry, portfolio: byt
 
 
 def test_blocks_of_blank_lines_give_nothing_and_keep_the_numbers(registry: Registry, portfolio: bytes, monkeypatch):
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     spaced = b"\n" * 50_000 + portfolio.removeprefix("\ufeff".encode())
     output = io.BytesIO()
     assert run(registry, io.BytesIO(spaced), output, "lot.jsonl", workers=2) == Tally(117, 2, 50_120)
@@ -121,7 +121,7 @@ def test_the_records_follow_what_the_file_holds(registry: Registry, portfolio: b
                                                 mode: str):
     """What was written to the file before (still in its buffer, or there already when it is open
     for appending) stays first; what is written after the batch comes after its records."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 7_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 7_000)
     alone = io.BytesIO()
     run(registry, io.BytesIO(portfolio), alone, "lot.jsonl", workers=1)
     target = tmp_path / "decisions.jsonl"
@@ -137,7 +137,7 @@ def test_a_write_that_fails_midway_leaves_whole_records(registry: Registry, port
                                                         tmp_path: Path):
     """A disk that fills up in the middle of a block: the part of the block written is taken back,
     the file ends with the last whole block, and ``progress`` was told of exactly what it holds."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     real, calls = os.write, []
 
     def filling(descriptor: int, data) -> int:
@@ -166,7 +166,7 @@ def test_a_block_that_fails_stops_the_batch(registry: Registry, portfolio: bytes
                                             workers: int):
     """An error deciding a block (a bug) stops the batch with its text, in a worker as in this
     process; no worker is left, nothing waits for ever, and the blocks before are written."""
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     real = decide_block
 
     def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
@@ -174,7 +174,7 @@ def test_a_block_that_fails_stops_the_batch(registry: Registry, portfolio: bytes
             raise RuntimeError("panne simulée")
         return real(registry, block, source, version)
 
-    monkeypatch.setattr("evaluator.batch.decide_block", failing)
+    monkeypatch.setattr("evaluator.service.batch.decide_block", failing)
     target = tmp_path / "decisions.jsonl"
     error = _raised_within_a_minute(lambda: _run_to(registry, portfolio, target, workers))
     assert isinstance(error, Failed) and str(error) == "RuntimeError: panne simulée"
@@ -261,7 +261,7 @@ def _lines_before(cut: list[Block]) -> list[int]:
 
 
 def test_progress_is_reported(registry: Registry, portfolio: bytes, monkeypatch):
-    monkeypatch.setattr("evaluator.batch.BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     seen: list[Tally] = []
     run(registry, io.BytesIO(portfolio), io.BytesIO(), "lot.jsonl", workers=2, progress=seen.append)
     assert len(seen) > 3
@@ -274,7 +274,7 @@ def test_progress_is_reported(registry: Registry, portfolio: bytes, monkeypatch)
 
 SLOWED = """
 import signal, sys, time
-import evaluator.batch as batch
+import evaluator.service.batch as batch
 signal.signal(signal.SIGINT, signal.default_int_handler)  # (an ignored SIGINT would be inherited)
 decide = batch.decide_block
 def slowed(*arguments):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evaluator import Registry
-from evaluator.cases import Case, collect, run_case
+from evaluator.testing.cases import Case, collect, run_case
 
 CASES, PROBLEMS = collect([Path(__file__).parent / "cases"])
 

@@ -13,8 +13,10 @@ import pytest
 
 from conftest import POLICY_FILE
 from evaluator import Decision, Policy, Registry
-from evaluator.cases import collect, run_case
-from evaluator.coverage import (
+from evaluator.reading.parse import load_document
+from evaluator.reading.problems import InputError
+from evaluator.testing.cases import collect, run_case
+from evaluator.testing.coverage import (
     CoverageReport,
     coverage,
     observed,
@@ -25,8 +27,6 @@ from evaluator.coverage import (
     rule_lines,
     rules,
 )
-from evaluator.documents import load_document
-from evaluator.problems import InputError
 
 CASES_DIR = Path(__file__).parent / "cases"
 

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 import cli
 from conftest import EXAMPLES, POLICY_FILE
 from evaluator import DecisionLog, LiveRegistry, Registry
-from evaluator.authoring import new_draft, publish
-from evaluator.decision_log import input_digest
-from evaluator.server import create_app
+from evaluator.service.decision_log import input_digest
+from evaluator.service.http import create_app
+from evaluator.versions.authoring import new_draft, publish
 from live_server import running
 
 

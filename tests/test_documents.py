@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator.documents import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_document
-from evaluator.problems import InputError
+from evaluator.reading.parse import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_document
+from evaluator.reading.problems import InputError
 
 
 def _load(text: str | bytes):

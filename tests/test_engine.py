@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from evaluator import Registry
-from evaluator.documents import load_document
+from evaluator.reading.parse import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").iterdir())
@@ -67,8 +67,8 @@ def test_every_rule_of_the_policy_leaves_a_finding(registry: Registry, applicati
 
 
 def test_the_python_views_and_the_json_form_agree(registry: Registry):
-    from evaluator.cases import discover, load_cases
-    from evaluator.decision import AMOUNTS, json_value, money_text, rate_text
+    from evaluator.core.decision import AMOUNTS, json_value, money_text, rate_text
+    from evaluator.testing.cases import discover, load_cases
 
     cases = [case for path in discover([ROOT / "tests" / "cases"]) for case in load_cases(path)]
     for case in cases[::7]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from evaluator.expressions import ExpressionError, Symbol, Type, compile_expression
+from evaluator.core.expressions import ExpressionError, Symbol, Type, compile_expression
 
 SCOPE = {
     "licence_count": Symbol(Type.NUMBER, "licences"),

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import POLICY_FILE, decide_with
 from evaluator import InputError, Registry, load_policy
-from evaluator.facts import Stage
-from evaluator.kinds.beneficiaries import entity_facts
+from evaluator.core.facts import Stage
+from evaluator.core.kinds.beneficiaries import entity_facts
 
 
 def test_an_application_gives_exactly_the_input_facts(registry: Registry, application, policy):

@@ -22,11 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluator import InputError, load_policy
-from evaluator.application import build_application, mapping_document
-from evaluator.engine import evaluate
-from evaluator.expressions import Type
-from evaluator.facts import Stage
-from evaluator.resources import schema
+from evaluator.core.application import build_application, mapping_document
+from evaluator.core.engine import evaluate
+from evaluator.core.expressions import Type
+from evaluator.core.facts import Stage
+from evaluator.reading.resources import schema
 from strategies import POLICY_FILE, applications, expressions
 
 POLICY_TEXT = POLICY_FILE.read_text(encoding="utf-8")

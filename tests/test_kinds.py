@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from conftest import POLICY_FILE, decide_with
-from evaluator import InputError, Policy, french, load_policy
-from evaluator.coverage import policy_coverage, rules
-from evaluator.diff import compare
-from evaluator.diff import rules as described
-from evaluator.docs import build, to_markdown
-from evaluator.findings import Applied, Status
-from evaluator.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, status_words
-from evaluator.kinds.registry import SECTIONS
+from evaluator import InputError, Policy, load_policy
+from evaluator.core import french
+from evaluator.core.findings import Applied, Status
+from evaluator.core.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, status_words
+from evaluator.core.kinds.registry import SECTIONS
+from evaluator.testing.coverage import policy_coverage, rules
+from evaluator.versions.diff import compare
+from evaluator.versions.diff import rules as described
+from evaluator.versions.handbook import build, to_markdown
 
 # -- the kind, in one place ----------------------------------------------------------------------
 

@@ -27,9 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conftest import EXAMPLES, POLICY_FILE
-from evaluator import DecisionLog, LiveRegistry, Registry, openapi
-from evaluator.resources import schema as bundled_schema
-from evaluator.server import create_app
+from evaluator import DecisionLog, LiveRegistry, Registry
+from evaluator.reading.resources import schema as bundled_schema
+from evaluator.service import openapi
+from evaluator.service.http import create_app
 from live_server import running
 
 AMENDMENT = Path(__file__).resolve().parent / "amendment" / "1.1.yaml"

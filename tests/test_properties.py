@@ -20,11 +20,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from evaluator import Decision, InputError
-from evaluator.application import build_application, mapping_document
-from evaluator.documents import json_line_document, load_document
-from evaluator.engine import evaluate
-from evaluator.report import render_text
-from evaluator.resources import schema
+from evaluator.core.application import build_application, mapping_document
+from evaluator.core.engine import evaluate
+from evaluator.core.report import render_text
+from evaluator.reading.parse import json_line_document, load_document
+from evaluator.reading.resources import schema
 from strategies import (
     EXCLUDED_KINDS,
     FRUGAL_EVIDENCE,

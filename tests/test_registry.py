@@ -11,7 +11,7 @@ import pytest
 
 from conftest import POLICY_FILE
 from evaluator import InputError, Registry
-from evaluator.authoring import new_draft, publish
+from evaluator.versions.authoring import new_draft, publish
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 import cli
 from conftest import EXAMPLES, ROOT
-from evaluator.cases import Case, load_cases
-from evaluator.problems import InputError
-from evaluator.selection import compile_selection, fold
+from evaluator.reading.problems import InputError
+from evaluator.testing.cases import Case, load_cases
+from evaluator.testing.selection import compile_selection, fold
 
 SIMPLE = EXAMPLES / "commune-simple.yaml"
 

@@ -22,10 +22,10 @@ import pytest
 
 from conftest import POLICY_FILE, ROOT
 from evaluator import LiveRegistry, Registry
-from evaluator.authoring import new_draft
-from evaluator.documents import load_document
-from evaluator.server import Limits, create_app
-from evaluator.validation import bundled, validate
+from evaluator.reading.parse import load_document
+from evaluator.reading.validation import bundled, validate
+from evaluator.service.http import Limits, create_app
+from evaluator.versions.authoring import new_draft
 from live_server import free_port, running
 
 

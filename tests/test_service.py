@@ -19,8 +19,8 @@ import pytest
 
 from conftest import POLICY_FILE, ROOT
 from evaluator import InputError, LiveRegistry, PolicySetUnavailable, Registry
-from evaluator import service as service_module
-from evaluator.authoring import new_draft, publish
+from evaluator.service import live as service_module
+from evaluator.versions.authoring import new_draft, publish
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evaluator import InputError, Registry
-from evaluator.application import accepted_line, build_application, mapping_document
-from evaluator.documents import json_line_document, load_document, plain_json
-from evaluator.validation import format_plan
+from evaluator.core.application import accepted_line, build_application, mapping_document
+from evaluator.reading.parse import json_line_document, load_document, plain_json
+from evaluator.reading.validation import format_plan
 from strategies import applications
 
 ODD_VALUES = [-1, 0, 1, Decimal("1.5"), Decimal("100.0"), Decimal("0.001"), Decimal("1E+400"), Decimal("NaN"),

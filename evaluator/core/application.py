@@ -1,0 +1,321 @@
+"""The application model, the application schema of a policy version, and reading an application
+from a document (YAML, JSON or a decoded mapping).
+
+Every application has the same structure (``schemas/application.schema.json``): a submission date,
+an applicant and co-beneficiaries (each with a SIREN, a name, a category and licences), a solution
+(its name and editor), expense lines (a kind, an amount, the entity served) and documents (a kind,
+signatories). Everything else it carries is declared by the version that decides it, in its
+``facts`` section: the version's application schema is the structure with those fields added where
+they sit, and a field the version does not declare is refused.
+
+Reading is in two steps: ``load_document`` (or ``accepted_line``, ``mapping_document``) parses;
+``build_application`` checks the document against the version's schema and what the schema cannot
+tell (kinds the policy knows, distinct SIRENs, expense lines for a known entity), and returns the
+frozen model.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from evaluator.core.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
+from evaluator.reading.parse import (
+    Document,
+    canonical_json_line,
+    json_line_document,
+    lone_surrogates,
+    plain_json,
+    text_line,
+)
+from evaluator.reading.problems import InputError, JsonPath
+from evaluator.reading.resources import schema
+from evaluator.reading.validation import ELSEWHERE, decimal_of, parse_date, parse_money, validate
+
+if TYPE_CHECKING:
+    from evaluator.core.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """The applicant or a co-beneficiary; ``facts`` holds what an expression about the entity reads
+    (its SIREN, name, category, licences and the entity fields the version declares)."""
+
+    name: str
+    siren: str
+    category: str
+    licences: int
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseLine:
+    index: int
+    kind: str
+    amount: Decimal
+    entity: str
+    label: str | None
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SuppliedDocument:
+    kind: str
+    signed_by: tuple[str, ...]
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    reference: str | None
+    submitted_on: date
+    applicant: Entity
+    co_beneficiaries: tuple[Entity, ...]
+    expenses: tuple[ExpenseLine, ...]
+    documents: tuple[SuppliedDocument, ...]
+    facts: Mapping[str, Any]
+    """The facts of the application known as it is read (stage INPUT), by name."""
+
+
+# -- the schema of a version --------------------------------------------------------------------
+
+_PLACES: Mapping[Level, JsonPath] = {
+    "application": (), "solution": ("properties", "solution"), "entity": ("$defs", "entity"),
+    "expense": ("properties", "expenses", "items"), "document": ("properties", "documents", "items")}
+"""Where each level's object stands in the application schema."""
+
+_TYPES: Mapping[FieldType, dict[str, Any]] = {
+    "boolean": {"type": "boolean"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "share": {"$ref": "#/$defs/share"}, "money": {"$ref": "#/$defs/money"}, "date": {"$ref": "#/$defs/date"},
+    "text": {"type": "string", "minLength": 1, "maxLength": 300}, "country": {"$ref": "#/$defs/country"},
+    "countries": {"$ref": "#/$defs/countries"}}
+
+
+def application_schema(table: FactTable, elsewhere: Mapping[tuple[Level, str], str] | None = None) -> dict[str, Any]:
+    """The application schema of a version whose facts are ``table``: the structure every
+    application has, with the fields the version declares. ``elsewhere`` says, for a key the version
+    does not declare at a level, which other versions do (said with the key when it is refused)."""
+    root = copy.deepcopy(schema("application"))
+    for item in table.fields:
+        place = _pointed(root, _PLACES[item.level])
+        place["properties"][item.key] = _field_schema(item)
+        if item.required:
+            place["required"] = [*place.get("required", []), item.key]
+    for (level, key), versions in (elsewhere or {}).items():
+        _pointed(root, _PLACES[level]).setdefault(ELSEWHERE, {})[key] = versions
+    return root
+
+
+def _field_schema(item: Field) -> dict[str, Any]:
+    described: dict[str, Any] = {**_TYPES[item.type], "description": item.label}
+    if item.values is not None:
+        described = {"enum": list(item.values), "description": item.label}
+    for bound in ("minimum", "maximum"):
+        if getattr(item, bound) is not None:
+            described[bound] = getattr(item, bound)
+    if item.optional:
+        return {"oneOf": [{key: value for key, value in described.items() if key != "description"},
+                          {"type": "null"}], "description": item.label}
+    if item.default is not None:
+        described["default"] = _json(item.default)
+    return described
+
+
+def _json(value: Any) -> Any:
+    """A default as JSON writes it (the schema is a JSON document)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _pointed(root: dict[str, Any], path: JsonPath) -> dict[str, Any]:
+    node: Any = root
+    for part in path:
+        node = node[part]
+    assert isinstance(node, dict), "the levels of the application schema are objects"
+    return node
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def mapping_document(application: Mapping[str, Any], source: str = "<demande>") -> Document:
+    """An application given as a mapping (decoded JSON, say) as a document; a float is read as the
+    decimal it prints as (``0.1`` is ``Decimal("0.1")``).
+
+    Decoded JSON (``documents.plain_json``) is taken as it is, floats included, with a way to read it
+    in detail: a float then reaches the model only through a field the schema says is a number,
+    which ``build_application`` reads as a ``Decimal`` (``decimal_of``), as ``accepted_line`` does
+    for a JSON line read at once. Anything else is copied with its floats as decimals, and its texts
+    checked."""
+    data = plain_json(application)
+    if data is None:
+        return _decimal_document(application, source)
+    return Document(source, data, [], detailed=lambda: _decimal_document(application, source))
+
+
+def _decimal_document(application: Mapping[str, Any], source: str) -> Document:
+    """The mapping copied, its floats as decimals (what the detailed validation takes), its texts
+    checked."""
+    document = Document(source, _decimals(application), [])
+    document.problems.extend(lone_surrogates(document))
+    return document
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return decimal_of(value)
+    if isinstance(value, Mapping):
+        return {str(key): _decimals(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decimals(item) for item in value]
+    return value
+
+
+def accepted_line(raw: bytes, source: str, number: int) -> Document | None:
+    """A line of a JSON Lines file (its bytes), parsed: at once when it is canonical JSON
+    (``canonical_json_line``); otherwise as ``json_lines`` reads it, by ``json_line_document``,
+    whose problems name the line (``None`` for a blank line). The documents read either way give the
+    same application (``tests/test_validation_paths.py``)."""
+    data = canonical_json_line(raw.removesuffix(b"\n"))
+    if data is not None:
+        return Document(source, data, [], {(): (number, 1)},
+                        detailed=lambda: json_line_document(text_line(raw, number) or "", source, number))
+    line = text_line(raw, number)
+    return None if line is None else json_line_document(line, source, number)
+
+
+def submission_date(document: Document) -> date | None:
+    """The application's submission date, or ``None`` when it does not give a valid one (its
+    version's schema then says what is wrong)."""
+    data = document.data
+    submitted = data.get("submitted_on") if isinstance(data, dict) else None
+    try:
+        return parse_date(submitted) if isinstance(submitted, str) else None
+    except ValueError:
+        return None
+
+
+def build_application(document: Document, policy: Policy) -> Application:
+    """The application model under ``policy``, after its checks: ``InputError`` with every problem."""
+    check = policy.application_check
+    if document.problems or not check.accepts(document.data):
+        document = document.detailed() if document.detailed is not None else document
+        problems = validate(document, check)
+        if problems:
+            raise InputError(problems)
+    data = document.data
+    reader = policy.reader
+    applicant = _entity(reader, data["applicant"])
+    co_beneficiaries = tuple([_entity(reader, item) for item in data.get("co_beneficiaries", ())])
+    documents = tuple([_document(reader, item) for item in data.get("documents", ())])
+    siren = applicant.siren
+    expenses = tuple([_expense(reader, index, item, siren) for index, item in enumerate(data["expenses"])])
+    submitted_on = parse_date(data["submitted_on"])
+    facts: dict[str, Any] = {
+        "submitted_on": submitted_on,
+        "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
+        "co_beneficiary_count": len(co_beneficiaries),
+    }
+    for name, value in applicant.facts.items():
+        if name != "siren" and name != "name":
+            facts[APPLICANT_PREFIX + name] = value
+    reader.read("application", data, facts)
+    reader.read("solution", data["solution"], facts)
+    application = Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
+                              facts)
+    if reader.input_aggregates:
+        domains = input_domains(application)
+        for aggregate in reader.input_aggregates:
+            facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], policy.constants)
+    problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
+    if problems:
+        raise InputError(problems)
+    return application
+
+
+def input_domains(application: Application) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """What the aggregates known as the application is read range over, by name."""
+    co_beneficiaries = tuple(entity.facts for entity in application.co_beneficiaries)
+    return {"co_beneficiaries": co_beneficiaries, "entities": (application.applicant.facts, *co_beneficiaries),
+            "expenses": tuple(line.facts for line in application.expenses),
+            "documents": tuple(supplied.facts for supplied in application.documents)}
+
+
+def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], constants: Mapping[str, Any]) -> Any:
+    """An aggregate over ``items`` (the facts of each entity, line or document)."""
+    if aggregate.where is not None:
+        where = aggregate.where.function
+        items = tuple(item for item in items if where({**constants, **item}))
+    operation = aggregate.operation
+    if operation == "count":
+        return len(items)
+    assert aggregate.of is not None, "only a count has no « of »"
+    of = aggregate.of.function
+    values = [of({**constants, **item}) for item in items]
+    if operation == "sum":
+        return sum(values, Decimal(0))
+    if operation in ("min", "max"):
+        return (min if operation == "min" else max)(values, default=Decimal(0))
+    if operation == "any":
+        return any(values)
+    if operation == "all":
+        return all(values)
+    return tuple(sorted(set(values)))
+
+
+def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:
+    name, siren, category, licences = item["name"], item["siren"], item["category"], int(item["licences"])
+    facts = reader.read("entity", item, {"siren": siren, "name": name, "category": category, "licences": licences})
+    return Entity(name, siren, category, licences, facts)
+
+
+def _expense(reader: Reader, index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
+    kind, amount, entity = item["kind"], parse_money(item["amount"]), item.get("entity", applicant_siren)
+    facts = reader.read("expense", item, {"kind": kind, "amount": amount, "entity": entity})
+    return ExpenseLine(index, kind, amount, entity, item.get("label"), facts)
+
+
+def _document(reader: Reader, item: Mapping[str, Any]) -> SuppliedDocument:
+    kind, signed_by = item["kind"], tuple(item.get("signed_by", ()))
+    return SuppliedDocument(kind, signed_by, reader.read("document", item, {"kind": kind, "signed_by": signed_by}))
+
+
+Issue = tuple[JsonPath, str, str | None]
+
+
+def _policy_problems(application: Application, policy: Policy) -> list[Issue]:
+    issues: list[Issue] = []
+    sirens: dict[str, JsonPath] = {application.applicant.siren: ("applicant", "siren")}
+    for index, entity in enumerate(application.co_beneficiaries):
+        path: JsonPath = ("co_beneficiaries", index, "siren")
+        if entity.siren in sirens:
+            issues.append((path, f"SIREN {entity.siren} en double dans la demande",
+                           "chaque entité n'apparaît qu'une fois : le demandeur, puis chaque co-bénéficiaire"))
+        sirens.setdefault(entity.siren, path)
+    kinds = policy.expenses.kinds
+    for line in application.expenses:
+        if line.kind not in kinds:
+            issues.append(_unknown(("expenses", line.index, "kind"), "nature de dépense", line.kind, kinds))
+        if line.entity not in sirens:
+            issues.append((("expenses", line.index, "entity"),
+                           f"la ligne vise le SIREN {line.entity}, qui n'est ni le demandeur ni un co-bénéficiaire",
+                           "ajoutez l'entité aux co-bénéficiaires ou corrigez le SIREN"))
+    for index, supplied in enumerate(application.documents):
+        if supplied.kind not in policy.documents.kinds:
+            issues.append(_unknown(("documents", index, "kind"), "nature de pièce", supplied.kind,
+                                   policy.documents.kinds))
+    return issues
+
+
+def _unknown(path: JsonPath, what: str, value: str, allowed: Mapping[str, object]) -> Issue:
+    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
+    hint = f"vouliez-vous dire « {close[0]} » ?" if close else None
+    return path, f"{what} inconnue : « {value} » ; valeurs admises : {', '.join(allowed)}", hint

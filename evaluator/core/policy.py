@@ -1,0 +1,489 @@
+"""The policy model: one version of the cahier des charges, as frozen data.
+
+Every rule carries the clause it comes from and, where the text is ambiguous, the interpretation
+the version retains. Expressions are already checked (``Expression``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from functools import cached_property, partial
+from typing import Any, Literal
+
+from evaluator.core.expressions import Expression
+from evaluator.core.facts import Aggregate, FactTable, Reader, Stage
+from evaluator.core.findings import FAILED_OUTCOMES, Applied, Outcome, Status
+from evaluator.core.french import GROUPS, OUTCOMES, percent
+from evaluator.reading.validation import Schema
+
+CategoryOutcome = Literal["eligible", "review", "ineligible"]
+Group = Literal["licence", "deployment", "excluded"]
+
+
+def _static(rule: str, outcome: Outcome, clause: str, message: str, effect: Status | None,
+            inputs: tuple[str, ...], branch: str) -> Applied:
+    """A rule applied whose finding is known when the policy loads (shared by every decision)."""
+    return Applied(rule, outcome, clause, effect, inputs, None, branch, message)
+
+
+ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    version: str
+    date: date
+
+
+@dataclass(frozen=True)
+class Rounding:
+    label: str
+    quantum: Decimal
+    mode: str
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def apply(self) -> Callable[[Decimal], Decimal]:
+        """Round an amount as the policy says."""
+        return partial(Decimal.quantize, exp=self.quantum, rounding=ROUNDING_MODES[self.mode])
+
+
+@dataclass(frozen=True)
+class StatusDefinition:
+    id: Status
+    label: str
+
+
+@dataclass(frozen=True)
+class Statuses:
+    order: tuple[StatusDefinition, ...]
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "statuses"
+
+    @property
+    def label(self) -> str:
+        return "Statut de la demande"
+
+    def named(self, status: Status) -> str:
+        """A status's label."""
+        return self._labels[status]
+
+    @cached_property
+    def _labels(self) -> dict[Status, str]:
+        return {s.id: s.label for s in self.order}
+
+    def worst(self, statuses: set[Status]) -> Status:
+        """The status that takes precedence among ``statuses`` (the last one when empty)."""
+        return next((s.id for s in self.order if s.id in statuses), self.order[-1].id)
+
+
+@dataclass(frozen=True)
+class Window:
+    label: str
+    opens_on: date
+    closes_on: date
+    on_outside: Status
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "window"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    id: str
+    label: str
+    value: int | Decimal | date
+    unit: str
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class NamedList:
+    id: str
+    label: str
+    values: tuple[str, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class CategoryCase:
+    when: Expression
+    outcome: CategoryOutcome
+    label: str
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    rule: str
+    label: str
+    outcome: CategoryOutcome
+    reason: str | None
+    cases: tuple[CategoryCase, ...]
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def message(self) -> str:
+        return f"{self.label} : {OUTCOMES[self.outcome]}." + (f" {self.reason}" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class UnknownCategory:
+    outcome: CategoryOutcome
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "beneficiaries.unknown_category"
+
+    @property
+    def label(self) -> str:
+        return "Catégorie absente des listes"
+
+
+@dataclass(frozen=True)
+class Beneficiaries:
+    categories: Mapping[str, Category]
+    unknown_category: UnknownCategory
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class ExpenseKind:
+    id: str
+    rule: str
+    label: str
+    group: Group
+    reason: str | None
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def eligible_text(self) -> str:
+        return f"dépense éligible ({GROUPS[self.group]})."
+
+    @cached_property
+    def excluded_text(self) -> str:
+        return f"non éligible. {self.reason}"
+
+
+@dataclass(frozen=True)
+class FundedPeriod:
+    label: str
+    months: int
+    applies_to: Group
+    duration: str
+    """The expense-line fact that gives a line's duration, in months."""
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "expenses.funded_period"
+
+
+@dataclass(frozen=True)
+class Formula:
+    label: str
+    expression: Expression
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "expenses.eligible_deployment"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A criterion: ``test`` must hold; ``on_fail`` (and ``on_absent`` for a missing optional fact)
+    is the status it leads to otherwise."""
+
+    id: str
+    rule: str
+    label: str
+    test: Expression
+    on_fail: Status
+    on_absent: Status | Literal["pass"] | None
+    clause: str
+    interpretation: str | None
+
+    optional: tuple[str, ...]
+    """The facts of the test an application may leave out."""
+
+    @cached_property
+    def when_passed(self) -> Applied:
+        """The finding of this check when its test holds."""
+        return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, "met")
+
+    @cached_property
+    def when_failed(self) -> Applied:
+        """The finding of this check when its test fails."""
+        outcome = FAILED_OUTCOMES[self.on_fail]
+        return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs,
+                       "failed")
+
+
+@dataclass(frozen=True)
+class Expenses:
+    kinds: Mapping[str, ExpenseKind]
+    funded_period: FundedPeriod
+    eligible_deployment: Formula
+    checks: tuple[Check, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Mutualisation:
+    label: str
+    mutualised_when: Expression
+    checks: tuple[Check, ...]
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "mutualisation.mutualised_when"
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    rule: str
+    label: str
+    when: Expression | None
+    rate: Decimal
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def when_taken(self) -> Applied:
+        """The finding of this tier when it gives the base rate."""
+        message = f"Taux de base : {percent(self.rate)} ({self.label})."
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else (),
+                       "taken")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    label: str
+    one_of: tuple[str, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Bonus:
+    id: str
+    rule: str
+    label: str
+    when: Expression
+    value: Decimal
+    evidence: Evidence | None
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def when_not_met(self) -> Applied:
+        return _static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
+                       self.when.inputs, "not_granted")
+
+    @cached_property
+    def when_unproven(self) -> Applied:
+        evidence = self.evidence
+        assert evidence is not None, "only a bonus that needs evidence can lack it"
+        message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
+        return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs, "missing_evidence")
+
+    @cached_property
+    def when_granted(self) -> Applied:
+        message = f"{self.label} : accordée, +{percent(self.value)}."
+        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs, "granted")
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    label: str
+    value: Decimal
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "rate.ceiling"
+
+
+@dataclass(frozen=True)
+class Rate:
+    tiers: tuple[Tier, ...]
+    bonuses: tuple[Bonus, ...]
+    ceiling: Ceiling
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    checks: tuple[Check, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    rule: str
+    label: str
+    one_of: tuple[str, ...]
+    when: Expression | None
+    signed_by_all_covered: bool
+    on_missing: Status
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def when_not_required(self) -> Applied:
+        inputs = self.when.inputs if self.when else ()
+        return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs,
+                       "not_required")
+
+    @cached_property
+    def when_supplied(self) -> Applied:
+        return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), "supplied")
+
+
+@dataclass(frozen=True)
+class Documents:
+    kinds: Mapping[str, DocumentKind]
+    requirements: tuple[Requirement, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Tranche:
+    id: str
+    rule: str
+    label: str
+    share: Decimal | None  # None: the rest of the grant
+    condition: str
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Payments:
+    tranches: tuple[Tranche, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    rule: str
+    label: str
+    when: Expression | None
+    frequency: str
+    clause: str
+    interpretation: str | None
+
+    @cached_property
+    def when_not_required(self) -> Applied:
+        inputs = self.when.inputs if self.when else ()
+        return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs,
+                       "not_required")
+
+    @cached_property
+    def when_required(self) -> Applied:
+        return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
+                       None, (), "required")
+
+
+@dataclass(frozen=True)
+class Reporting:
+    frequency: str
+    indicators: tuple[Indicator, ...]
+    clause: str
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    version: str
+    status: Literal["draft", "published"]
+    effective_from: date
+    title: str
+    source: Source
+    sha256: str
+    origin: str
+    rounding: Rounding
+    statuses: Statuses
+    window: Window
+    parameters: Mapping[str, Parameter]
+    lists: Mapping[str, NamedList]
+    facts: FactTable
+    application_schema: dict[str, Any]
+    """The schema of an application this version decides (``application.application_schema``)."""
+    beneficiaries: Beneficiaries
+    expenses: Expenses
+    mutualisation: Mutualisation
+    rate: Rate
+    sovereignty: CheckGroup
+    conditions: CheckGroup
+    documents: Documents
+    payments: Payments
+    reporting: Reporting
+    sections: tuple[Any, ...]
+    """The sections the policy is applied by, in order (``kinds.base.Section``): the bundled ones
+    (``kinds.registry.SECTIONS``) and any other it was loaded with."""
+    extensions: Mapping[str, Any]
+    """What the sections the bundled schema does not know loaded, by section name."""
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    @cached_property
+    def application_check(self) -> Schema:
+        return Schema(f"application {self.version}", self.application_schema)
+
+    @cached_property
+    def covered_aggregates(self) -> tuple[Aggregate, ...]:
+        """The aggregates over the entities covered, known once the beneficiaries are examined."""
+        return tuple(a for a in self.facts.aggregates if a.fact().stage is Stage.ENTITIES)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """How this version reads the fields it declares."""
+        return Reader.of(self.facts)
+
+    @cached_property
+    def constants(self) -> dict[str, Any]:
+        """The parameters and lists, by name: what every expression may read besides the facts."""
+        return {**{key: p.value for key, p in self.parameters.items()},
+                **{key: item.values for key, item in self.lists.items()}}

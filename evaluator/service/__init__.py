@@ -1,0 +1,3 @@
+"""Serving decisions: the live registry, the HTTP service and its OpenAPI document, the decision log,
+and the batch.
+"""

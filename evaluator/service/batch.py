@@ -1,0 +1,361 @@
+"""Deciding a file of applications: JSON Lines in, JSON Lines out, in input order, streaming.
+
+The input is read in blocks of whole lines; each block is decided by a worker process (or in this
+process, for one worker), and this process alone writes the blocks' records, one block at a time,
+in input order. A worker has one block at a time, so memory stays constant whatever the size of the
+file. Every record names its input line (``"line": N``); a line that is not a valid application
+gives an error record, and the batch goes on.
+
+A batch that stops before the end — interrupted (SIGINT or SIGTERM: ``Interrupted``), a worker that
+fails or dies (``Failed``), an output that cannot be written (``OSError``), an input that cannot be
+read (``InputError``) — stops its workers and raises; the output then holds the records of the first
+lines, whole, and nothing after them: the lines of the blocks ``progress`` was told of.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import stat
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import IO
+
+import orjson
+
+from evaluator.core.application import accepted_line
+from evaluator.reading.problems import InputError, Problem
+from evaluator.versions.registry import Registry
+
+BLOCK_BYTES = 1 << 18  # about 180 applications, 2 MB of records
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a block (or a whole batch) gave: applications decided, lines refused, lines read (blank
+    ones included)."""
+
+    decided: int = 0
+    refused: int = 0
+    lines: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.decided + other.decided, self.refused + other.refused, self.lines + other.lines)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of the input, as read: their bytes, and the number of the first."""
+
+    first_line: int
+    data: bytes
+
+
+Decided = tuple[bytes | bytearray, Tally]
+"""A block decided: its records (JSON Lines), and its tally."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM, received while a batch ran."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.signal = number
+
+
+class Failed(Exception):
+    """A block could not be decided: the worker deciding it raised (the error's text), or died."""
+
+
+def blocks(stream: IO[bytes], source: str, size: int | None = None) -> Iterator[Block]:
+    """The stream cut into blocks of about ``size`` bytes, each ending at a line's end, so that a
+    worker reads its lines itself; the parent only counts them. A stream that cannot be read is bad
+    input (``InputError``), named ``source``."""
+    line = 1
+    rest: list[bytes] = []  # a line's beginning, read and not ended yet (kept in pieces: never copied again)
+    while True:
+        try:
+            data = stream.read(size or BLOCK_BYTES)
+        except OSError as error:
+            raise InputError([Problem(source, f"lecture impossible : {error.strerror}")]) from None
+        if not data:
+            break
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            rest.append(data)
+            continue
+        yield Block(line, b"".join([*rest, data[:end]]))
+        line += data.count(b"\n", 0, end)  # (the pieces of ``rest`` hold none)
+        rest = [data[end:]]
+    if any(rest):
+        yield Block(line, b"".join(rest))
+
+
+def decide_block(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    """The JSON Lines of the decisions (or error records) of a block's applications, each record
+    beginning with the number of its line (spliced in: a decision's JSON begins with ``{``)."""
+    pieces: list[bytes | memoryview] = []
+    append = pieces.append
+    decided = refused = lines = 0
+    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
+        lines += 1
+        try:
+            document = accepted_line(raw, source, number)
+            if document is None:  # a blank line
+                continue
+            decision = registry.decide(document, version).to_bytes()
+            append(b'{"line":%d,' % number)
+            append(memoryview(decision)[1:])
+            decided += 1
+        except InputError as error:
+            refused += 1
+            append(orjson.dumps({"line": number, "status": "error",
+                                 "problems": [problem.to_dict() for problem in error.problems]}))
+        append(b"\n")
+    return b"".join(pieces), Tally(decided, refused, lines)
+
+
+def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *, version: str | None = None,
+        workers: int = 1, progress: Callable[[Tally], None] | None = None) -> Tally:
+    """Decide every application of ``stream`` and write the results to ``output``, in order;
+    ``progress`` is told the running tally after each block written."""
+    signals = _Signals()
+    with signals.installed(), ExitStack() as stack:
+        writer = _Writer(output, signals)
+        if workers <= 1:
+            decided = _decided_here(registry, blocks(stream, source), source, version)
+        else:
+            pool = stack.enter_context(_Workers(registry, source, version, workers))
+            decided = pool.decided(blocks(stream, source))
+        total = Tally()
+        for result in decided:
+            total = writer.write(result, total, progress)
+        return total
+
+
+def _decided_here(registry: Registry, items: Iterable[Block], source: str, version: str | None) -> Iterator[Decided]:
+    """Each block decided in this process; an error stops the batch as a worker's would."""
+    for block in items:
+        try:
+            result = decide_block(registry, block, source, version)
+        except Exception as error:
+            raise Failed(f"{type(error).__name__}: {error}") from error
+        yield result
+
+
+class _Signals:
+    """While a batch runs (from the main thread): SIGINT and SIGTERM raise ``Interrupted``, at once,
+    or, while a block is being written, once it is written, so that no record is cut. A second
+    signal during a write that does not end (a pipe that nobody reads) raises at once."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self.pending: int | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {number: signal.getsignal(number) for number in STOPS}
+        for number, handler in previous.items():
+            if handler is not signal.SIG_IGN:  # (ignored, as in a background job: left so)
+                signal.signal(number, self._received)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+    def _received(self, number: int, frame: FrameType | None) -> None:
+        if self.writing and self.pending is None:
+            self.pending = number
+            return
+        raise Interrupted(number)
+
+    def raise_pending(self) -> None:
+        if self.pending is not None:
+            raise Interrupted(self.pending)
+
+
+class _Writer:
+    """The output, written a block at a time, each block whole: a write that fails is undone in a
+    regular file (truncated back to the block's start), so that the file never ends with part of a
+    record. Written straight to its descriptor when it has one: nothing stays in a buffer."""
+
+    def __init__(self, output: IO[bytes], signals: _Signals) -> None:
+        self.output, self.signals = output, signals
+        self.regular = False
+        try:
+            self.descriptor: int | None = output.fileno()
+        except (AttributeError, OSError):  # io.BytesIO, say
+            self.descriptor = None
+        if self.descriptor is not None:
+            output.flush()
+            self.regular = stat.S_ISREG(os.fstat(self.descriptor).st_mode)
+
+    def write(self, result: Decided, total: Tally, progress: Callable[[Tally], None] | None) -> Tally:
+        data, tally = result
+        self.signals.writing = True
+        try:
+            if self.descriptor is None:
+                self.output.write(data)
+            else:
+                self._write(self.descriptor, memoryview(data))
+            total += tally
+            if progress:
+                progress(total)
+        finally:
+            self.signals.writing = False
+        self.signals.raise_pending()
+        return total
+
+    def _write(self, descriptor: int, data: memoryview) -> None:
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(descriptor, data[written:])
+        except BaseException:
+            if self.regular and written:
+                end = os.lseek(descriptor, 0, os.SEEK_CUR) - written
+                os.ftruncate(descriptor, end)
+                os.lseek(descriptor, end, os.SEEK_SET)
+            raise
+
+
+class _Workers:
+    """Worker processes forked from this one (the registry loaded), each with its own pipe: block
+    ``i`` goes to worker ``i mod n`` and its records come back the same way, so they come back in
+    order. No lock or queue is shared: a worker that dies (killed, say) closes its pipe, and the batch
+    stops with ``Failed`` instead of waiting for ever (as ``multiprocessing.Pool`` would)."""
+
+    def __init__(self, registry: Registry, source: str, version: str | None, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.processes: list[BaseProcess] = []
+        self.connections: list[Connection] = []
+        try:
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # until a worker has its own handlers
+            try:
+                for _ in range(count):
+                    mine, theirs = context.Pipe()
+                    process = context.Process(target=_work, args=(theirs, list(self.connections), registry,
+                                                                  source, version), name="guichet-batch", daemon=True)
+                    process.start()
+                    theirs.close()
+                    self.processes.append(process)
+                    self.connections.append(mine)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (a signal received meanwhile: raised here)
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.stop()
+
+    def decided(self, items: Iterable[Block]) -> Iterator[Decided]:
+        """Each block's records and tally, in order. A worker gets its next block as soon as it gives
+        its last one back, before that is written."""
+        count, sent = len(self.connections), 0
+        for block in items:
+            worker = sent % count
+            result = self._receive(worker) if sent >= count else None
+            self._send(worker, block)
+            sent += 1
+            if result is not None:
+                yield result
+        for index in range(max(sent - count, 0), sent):
+            yield self._receive(index % count)
+
+    def _send(self, worker: int, block: Block) -> None:
+        try:
+            self.connections[worker].send(block)
+        except OSError:
+            raise self._lost(worker) from None
+
+    def _receive(self, worker: int) -> Decided:
+        connection = self.connections[worker]
+        try:
+            error, tally, size = connection.recv()
+            if error is not None:
+                raise Failed(error)
+            return _read(connection.fileno(), size), tally
+        except (EOFError, OSError):
+            raise self._lost(worker) from None
+
+    def _lost(self, worker: int) -> Failed:
+        process = self.processes[worker]
+        process.join(5)
+        code = process.exitcode
+        how = (f"tué par le signal {signal.Signals(-code).name}" if code is not None and code < 0
+               else f"code de sortie {code}")
+        return Failed(f"le processus {process.pid} s'est arrêté ({how})")
+
+    def stop(self) -> None:
+        """End every worker (at once: a worker has nothing to finish) and wait for it; a signal
+        received meanwhile is raised after."""
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        try:
+            for process in self.processes:
+                if process.exitcode is None:
+                    process.terminate()
+            for process in self.processes:
+                process.join(5)
+                if process.exitcode is None:
+                    process.kill()
+                    process.join()
+            for connection in self.connections:
+                connection.close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _work(connection: Connection, inherited: list[Connection], registry: Registry, source: str,
+          version: str | None) -> None:
+    """A worker: decide each block received, send back its records (or the text of its error)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches every process: the parent stops them
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+    for other in inherited:  # the parent's ends of the workers forked before: theirs to close
+        other.close()
+    while True:
+        try:
+            block = connection.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        try:
+            data, tally = decide_block(registry, block, source, version)
+            told: tuple[str | None, Tally | None, int] = (None, tally, len(data))
+        except Exception as error:  # the text only: an error may not be picklable
+            data, told = b"", (f"{type(error).__name__}: {error}", None, 0)
+        try:
+            connection.send(told)
+            records = memoryview(data)
+            while records:  # (as they are: never pickled)
+                records = records[os.write(connection.fileno(), records):]
+        except OSError:
+            return
+
+
+def _read(descriptor: int, size: int) -> bytearray:
+    """``size`` bytes from a worker's pipe, read into one buffer (``Connection.recv_bytes`` reads
+    in pieces, which leaves the parent's memory growing over a long batch)."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        read = os.readv(descriptor, [view[done:]])
+        if read == 0:
+            raise EOFError
+        done += read
+    return data

@@ -1,0 +1,1 @@
+"""guichet test: golden cases, rule coverage, JUnit reports and case selection."""

@@ -1,0 +1,89 @@
+"""The lock file: the content hash of every published version of a policy.
+
+``lock.json`` sits beside the version files. A published version is frozen: its content must keep
+the hash recorded when it was published, and an amendment is a new version. The hash is the sha256
+of the file with its line endings written ``\\n`` (so that a checkout with Windows line endings
+does not change it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from evaluator.core.policy import Policy
+from evaluator.reading.problems import InputError, Problem
+
+LOCK_NAME = "lock.json"
+
+
+def digest(raw: bytes) -> str:
+    """The content hash of a policy file."""
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    version: str
+    sha256: str
+    effective_from: date
+    published_on: date
+
+    def to_dict(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "effective_from": self.effective_from.isoformat(),
+                "published_on": self.published_on.isoformat()}
+
+
+def read_lock(directory: Path) -> dict[str, LockEntry]:
+    """The entries of ``directory``'s lock file (none if there is no lock file yet)."""
+    path = directory / LOCK_NAME
+    if not path.exists():
+        return {}
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return {version: LockEntry(version, entry["sha256"], date.fromisoformat(entry["effective_from"]),
+                                   date.fromisoformat(entry["published_on"]))
+                for version, entry in data["versions"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError([Problem(str(path), f"fichier de verrou illisible ({error})",
+                                  hint="il est écrit par « guichet policy publish » : ne le modifiez pas à la main")]
+                         ) from None
+
+
+def write_lock(directory: Path, policy_id: str, entries: Mapping[str, LockEntry]) -> Path:
+    path = directory / LOCK_NAME
+    ordered = sorted(entries.values(), key=lambda e: tuple(int(p) for p in e.version.split(".")))
+    data = {"policy": policy_id, "versions": {e.version: e.to_dict() for e in ordered}}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def lock_problems(directory: Path, files: Mapping[str, Path], versions: Mapping[str, Policy],
+                  lock: Mapping[str, LockEntry]) -> list[Problem]:
+    """Published versions whose content no longer matches the lock, or that the lock lacks."""
+    problems = []
+    for version, policy in versions.items():
+        entry = lock.get(version)
+        where = str(files[version])
+        if policy.status == "published" and entry is None:
+            problems.append(Problem(where, f"la version {version} est publiée mais absente du verrou {LOCK_NAME}",
+                                    hint=f"publiez-la avec « guichet policy publish {version} »"))
+        elif entry is not None and entry.sha256 != policy.sha256:
+            problems.append(Problem(
+                where,
+                f"la version {version} est publiée, donc figée, mais son contenu a changé "
+                f"(empreinte {policy.sha256[:12]}…, le verrou attend {entry.sha256[:12]}…)",
+                hint=f"annulez la modification ; un amendement est une nouvelle version : "
+                     f"« guichet policy new <version> --from {version} --effective-from <date> »",
+            ))
+    for version in lock:
+        if version not in versions:
+            problems.append(Problem(str(directory / LOCK_NAME),
+                                    f"le verrou mentionne la version {version}, dont le fichier {version}.yaml manque",
+                                    hint="une version publiée ne se supprime pas"))
+    return problems
