@@ -64,7 +64,8 @@ def describe(ceiling: LicenceCeiling, policy: Policy) -> Description:
 
 KIND = Kind("licence_ceiling", Noun("plafond de licences", False),
             lambda policy: (policy.extensions["licence_ceiling"],), branches, describe)
-SECTION = Section("licence_ceiling", (KIND,), evaluate, schema={
+SECTION = Section("licence_ceiling", "Plafond de licences", (KIND,), evaluate,
+                  lambda policy: policy.extensions["licence_ceiling"], schema={
     "type": "object", "additionalProperties": False, "required": ["label", "most", "on_exceed", "clause"],
     "properties": {"label": {"type": "string"}, "most": {"type": "integer", "minimum": 1},
                    "on_exceed": {"enum": ["ineligible", "incomplete", "review", "eligible"]},
@@ -73,7 +74,7 @@ SECTION = Section("licence_ceiling", (KIND,), evaluate, schema={
 # -- registered: the sections of the bundled policy, this one before the status is decided -------
 
 WITH_CEILING = tuple(section for existing in SECTIONS
-                     for section in ((SECTION, existing) if existing.name == "status" else (existing,)))
+                     for section in ((SECTION, existing) if existing.name == "statuses" else (existing,)))
 BLOCK = """
 licence_ceiling:
   label: Nombre maximal de licences par demande

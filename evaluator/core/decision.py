@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from itertools import chain
 from typing import Any, Literal
 
 import orjson
@@ -209,9 +210,13 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (``schemas/decision.schema.json``), built from the decision's data
         directly; the attributes above are the same data, as Python objects."""
+        return self._form(_finding_dict)
+
+    def _form(self, finding: Callable[[Applied], Any]) -> dict[str, Any]:
+        """The JSON form, each finding written by ``finding``."""
         applied, application, tier = self.applied, self.application, self.tier
         licence, deployment = self.entity_amounts
-        findings, facts = self._finding_dicts()
+        facts = self._facts_read()
         return {
             "format": DECISION_FORMAT,
             "status": self.status,
@@ -234,26 +239,17 @@ class Decision:
             "payments": [{"id": t.id, "label": t.label, "amount": money_text(amount), "condition": t.condition}
                          for t, amount in self.paid],
             "facts": facts,
-            "findings": findings,
+            "findings": [finding(entry) for entry in self.trace],
             "missing_documents": [missing.to_dict() for missing in self.missing_documents],
             "obligations": [{"id": i.id, "label": i.label, "frequency": i.frequency, "clause": i.clause}
                             for i in self.indicators],
         }
 
-    def _finding_dicts(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The findings' JSON form, straight from the trace, and the facts they read (each once, in
-        the order first read)."""
-        found: list[dict[str, Any]] = []
-        read: dict[str, None] = {}
-        for entry in self.trace:
-            finding = {"rule": entry.rule, "outcome": entry.outcome, "clause": entry.clause, "message": entry.text,
-                       "effect": entry.effect, "inputs": list(entry.inputs)}
-            if entry.entity is not None:
-                finding["entity"] = entry.entity
-            found.append(finding)
-            read.update(dict.fromkeys(entry.inputs))
+    def _facts_read(self) -> dict[str, Any]:
+        """The facts the findings read, each once, in the order first read, in their JSON form."""
         facts = self.facts
-        return found, {name: json_value(facts[name]) for name in read}
+        return {name: json_value(facts[name])
+                for name in dict.fromkeys(chain.from_iterable(entry.inputs for entry in self.trace))}
 
     def to_json(self, indent: int | None = 2) -> str:
         """The decision as JSON text: indented by two spaces, or compact (``indent=None``)."""
@@ -261,7 +257,28 @@ class Decision:
 
     def to_bytes(self, indent: int | None = None) -> bytes:
         """The decision as UTF-8 JSON, compact by default: what a batch writes, one per line."""
-        return orjson.dumps(self.to_dict(), option=0 if indent is None else orjson.OPT_INDENT_2)
+        if indent is None:
+            return orjson.dumps(self._form(_finding_json))
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2)
+
+
+def _finding_dict(entry: Applied) -> dict[str, Any]:
+    finding = {"rule": entry.rule, "outcome": entry.outcome, "clause": entry.clause, "message": entry.text,
+               "effect": entry.effect, "inputs": list(entry.inputs)}
+    if entry.entity is not None:
+        finding["entity"] = entry.entity
+    return finding
+
+
+def _finding_json(entry: Applied) -> dict[str, Any] | orjson.Fragment:
+    """A finding for compact JSON: one whose message is a text (most are known when the policy loads,
+    and shared by every decision that records them) is written once."""
+    return _written(entry) if isinstance(entry.message, str) else _finding_dict(entry)
+
+
+@lru_cache(maxsize=8192)
+def _written(entry: Applied) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(_finding_dict(entry)))
 
 
 _ZERO = Decimal(0)

@@ -47,6 +47,15 @@ OUTCOMES = {"eligible": "éligible", "review": "examen au cas par cas", "ineligi
 GROUPS = {"licence": "licences", "deployment": "déploiement", "excluded": "exclue"}
 """The group of an expense kind, in words."""
 
+FIELD_TYPES = {"boolean": "oui ou non", "integer": "nombre entier", "number": "nombre", "share": "part (0 à 1)",
+               "money": "montant en euros", "date": "date", "text": "texte", "country": "pays (code ISO)",
+               "countries": "liste de pays (codes ISO)"}
+"""The type of a declared field, in words."""
+
+OPERATIONS = {"count": "nombre", "sum": "somme", "min": "plus petit", "max": "plus grand", "any": "au moins un",
+              "all": "tous", "distinct": "valeurs distinctes"}
+"""An aggregate's operation, in words."""
+
 ROUNDING_WORDS = {"down": "au centime inférieur", "up": "au centime supérieur", "half_up": "au plus proche",
                   "half_even": "au plus proche, au pair"}
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from evaluator.core import french
+from evaluator.core.facts import AGGREGATE_DOMAINS
 from evaluator.core.kinds.base import SETTING, Description, Noun
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
@@ -73,12 +74,14 @@ def rules(policy: Policy) -> dict[str, Rule]:
             f"par défaut {french.quantity(field.default, field.unit)}"
         add(Rule(f"facts.inputs.{field.name}", FIELD, field.label, (
             ("où", _LEVELS[field.level]),
-            ("type", field.type + (f" ({', '.join(field.values)})" if field.values else "")),
+            ("type", french.FIELD_TYPES[field.type] + (f" : {', '.join(field.values)}" if field.values else "")),
             ("si elle manque", absent))))
     for aggregate in policy.facts.aggregates:
         add(Rule(f"facts.aggregates.{aggregate.name}", FIELD, aggregate.label, (
-            ("calcul", f"{aggregate.operation} de {aggregate.of.text if aggregate.of else 'chaque élément'} sur "
-                       f"{aggregate.over}" + (f" si {aggregate.where.text}" if aggregate.where else "")),)))
+            ("calcul", f"{french.OPERATIONS[aggregate.operation]} de "
+                       f"{aggregate.of.text if aggregate.of else 'chaque élément'} sur "
+                       f"{AGGREGATE_DOMAINS[aggregate.over][2]}"
+                       + (f" si {aggregate.where.text}" if aggregate.where else "")),)))
     for kind in kinds_of(policy):
         for rule in kind.rules(policy):
             add(Rule(rule.rule, kind.noun, rule.label, kind.describe(rule, policy)))

@@ -112,5 +112,5 @@ def _describe_tranche(tranche: Tranche, _policy: Policy) -> Description:
 
 TRANCHE = Kind("tranche", Noun("versement", False), lambda policy: policy.payments.tranches, _tranche_branches,
                _describe_tranche)
-STATUS_SECTION = Section("status", (STATUS,), decide_status)
-SECTION = Section("amounts", (TRANCHE,), evaluate)
+STATUS_SECTION = Section("statuses", "Statut d'un dossier", (STATUS,), decide_status, lambda policy: policy.statuses)
+SECTION = Section("payments", "Versements", (TRANCHE,), evaluate, lambda policy: policy.payments)

@@ -132,8 +132,13 @@ class Section:
     its ``load``; what it loads is the policy's ``extensions[name]``."""
 
     name: str
+    """Its key at the top of a policy file."""
+    title: str
+    """Its title in French, in the document of a version."""
     kinds: tuple[Kind, ...]
     evaluate: Callable[[Work], None]
+    about: Callable[[Policy], Any]
+    """The section in a policy: what has its clause and interpretation."""
     schema: Mapping[str, Any] | None = None
     load: Callable[[Loader], Any] | None = None
 

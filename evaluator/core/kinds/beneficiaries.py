@@ -145,7 +145,7 @@ def _unknown_branches(unknown: UnknownCategory, _policy: Policy) -> tuple[Branch
 def _describe_category(category: Category, _policy: Policy) -> Description:
     outcome = french.OUTCOMES[category.outcome]
     cases = "".join(f"si {case.when.text} : {french.OUTCOMES[case.outcome]} ; " for case in category.cases)
-    return (("issue", f"{cases}sinon : {outcome}" if cases else outcome),)
+    return ("issue", f"{cases}sinon : {outcome}" if cases else outcome), ("motif", category.reason or "")
 
 
 def _describe_unknown(unknown: UnknownCategory, _policy: Policy) -> Description:
@@ -156,4 +156,5 @@ CATEGORY = Kind("category", Noun("catégorie", True), lambda policy: policy.bene
                 _category_branches, _describe_category)
 UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
                         _unknown_branches, _describe_unknown)
-SECTION = Section("beneficiaries", (CATEGORY, UNKNOWN_CATEGORY), evaluate)
+SECTION = Section("beneficiaries", "Bénéficiaires", (CATEGORY, UNKNOWN_CATEGORY), evaluate,
+                  lambda policy: policy.beneficiaries)

@@ -92,5 +92,7 @@ def kind(name: str, rules: Callable[[Policy], Iterable[Check]]) -> Kind:
 
 SOVEREIGNTY_CRITERIA = kind("sovereignty_criterion", lambda policy: policy.sovereignty.checks)
 CONDITIONS = kind("condition", lambda policy: policy.conditions.checks)
-SOVEREIGNTY = Section("sovereignty", (SOVEREIGNTY_CRITERIA,), lambda work: run(work, work.policy.sovereignty.checks))
-REGULATIONS = Section("conditions", (CONDITIONS,), lambda work: run(work, work.policy.conditions.checks))
+SOVEREIGNTY = Section("sovereignty", "Souveraineté de la solution", (SOVEREIGNTY_CRITERIA,),
+                      lambda work: run(work, work.policy.sovereignty.checks), lambda policy: policy.sovereignty)
+REGULATIONS = Section("conditions", "Conditions réglementaires", (CONDITIONS,),
+                      lambda work: run(work, work.policy.conditions.checks), lambda policy: policy.conditions)

@@ -14,7 +14,19 @@ from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import Applied
 from evaluator.core.kinds import checks
-from evaluator.core.kinds.base import SETTING, ZERO, Branch, Kind, Loader, Noun, Section, Work, placeholder, rule_id
+from evaluator.core.kinds.base import (
+    SETTING,
+    ZERO,
+    Branch,
+    Description,
+    Kind,
+    Loader,
+    Noun,
+    Section,
+    Work,
+    placeholder,
+    rule_id,
+)
 from evaluator.core.policy import ExpenseKind, Expenses, Formula, FundedPeriod, Policy
 from evaluator.reading.problems import JsonPath
 
@@ -160,11 +172,17 @@ def _cap_branches(_formula: Formula, _policy: Policy) -> tuple[Branch, ...]:
     return Branch("whole", "retenu en entier"), Branch("capped", "plafonné")
 
 
+def _describe_kind(kind: ExpenseKind, _policy: Policy) -> Description:
+    return ("groupe", french.GROUPS[kind.group]), ("motif d'exclusion", kind.reason or "")
+
+
 EXPENSE_KIND = Kind("expense_kind", Noun("nature de dépense", True), lambda policy: policy.expenses.kinds.values(),
-                    _kind_branches, lambda kind, _policy: (("groupe", french.GROUPS[kind.group]),))
+                    _kind_branches, _describe_kind)
 FUNDED_PERIOD = Kind("funded_period", SETTING, lambda policy: (policy.expenses.funded_period,), _period_branches,
-                     lambda period, _policy: (("durée", f"{period.months} mois"),))
+                     lambda period, _policy: (("durée", f"{period.months} mois"),
+                                              ("lignes concernées", french.GROUPS[period.applies_to])))
 DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses.eligible_deployment,),
                       _cap_branches, lambda formula, _policy: (("formule", formula.expression.text),))
 CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
-SECTION = Section("expenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate)
+SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate,
+                  lambda policy: policy.expenses)
