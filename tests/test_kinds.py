@@ -65,11 +65,11 @@ def describe(ceiling: LicenceCeiling, policy: Policy) -> Description:
 KIND = Kind("licence_ceiling", Noun("plafond de licences", False),
             lambda policy: (policy.extensions["licence_ceiling"],), branches, describe)
 SECTION = Section("licence_ceiling", "Plafond de licences", (KIND,), evaluate,
-                  lambda policy: policy.extensions["licence_ceiling"], schema={
+                  lambda policy: policy.extensions["licence_ceiling"], load, schema={
     "type": "object", "additionalProperties": False, "required": ["label", "most", "on_exceed", "clause"],
     "properties": {"label": {"type": "string"}, "most": {"type": "integer", "minimum": 1},
                    "on_exceed": {"enum": ["ineligible", "incomplete", "review", "eligible"]},
-                   "clause": {"type": "string"}}}, load=load)
+                   "clause": {"type": "string"}}})
 
 # -- registered: the sections of the bundled policy, this one before the status is decided -------
 

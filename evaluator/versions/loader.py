@@ -7,6 +7,7 @@ policy that loads can evaluate any valid application.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -33,20 +34,9 @@ from evaluator.core.facts import (
     Stage,
 )
 from evaluator.core.french import quantity
-from evaluator.core.kinds import (
-    amounts,
-    beneficiaries,
-    checks,
-    expenses,
-    mutualisation,
-    rate,
-    reporting,
-    requirements,
-    window,
-)
 from evaluator.core.kinds.base import Section, placeholder
 from evaluator.core.kinds.registry import SECTIONS
-from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source, StatusDefinition, Statuses
+from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
 from evaluator.reading.validation import Schema, bundled, decimal_of, parse_date, validate
@@ -279,6 +269,7 @@ class _Builder:
 
     def build(self, sha256: str, sections: tuple[Section, ...]) -> Policy:
         d = self.data
+        parts = {section.name: section.load(self) for section in sections}
         return Policy(
             id=d["id"],
             version=d["version"],
@@ -289,23 +280,13 @@ class _Builder:
             sha256=sha256,
             origin=self.document.source,
             rounding=self._rounding(),
-            statuses=self._statuses(),
-            window=window.load(self),
+            **{name: part for name, part in parts.items() if name in _PARTS},
             parameters=self.parameters,
             lists=self.lists,
             facts=self.facts,
             application_schema=application_schema(self.facts),
-            beneficiaries=beneficiaries.load(self),
-            expenses=expenses.load(self),
-            mutualisation=mutualisation.load(self),
-            rate=rate.load(self),
-            sovereignty=checks.load_group(self, "sovereignty", "criteria"),
-            conditions=checks.load_group(self, "conditions", "checks"),
-            documents=requirements.load(self),
-            payments=amounts.load(self),
-            reporting=reporting.load(self),
             sections=sections,
-            extensions={section.name: section.load(self) for section in sections if section.load is not None},
+            extensions={name: part for name, part in parts.items() if name not in _PARTS},
         )
 
     def _parameter(self, key: str, item: dict[str, Any]) -> Parameter:
@@ -326,15 +307,6 @@ class _Builder:
         return Rounding(self.text(("rounding", "label")), quantum, rounding["mode"], rounding["clause"],
                         self.interpretation(("rounding",), rounding))
 
-    def _statuses(self) -> Statuses:
-        order = self.data["statuses"]["order"]
-        if list(order)[-1] != "eligible":
-            self.problem(("statuses", "order"), "« eligible » doit venir en dernier (le statut sans réserve)")
-        return Statuses(
-            tuple(StatusDefinition(key, self.text(("statuses", "order", key, "label"))) for key in order),
-            self.data["statuses"]["clause"],
-            self.interpretation(("statuses",), self.data["statuses"]),
-        )
 
 
 @lru_cache(maxsize=16)
@@ -347,6 +319,9 @@ def _policy_schema(sections: tuple[Section, ...]) -> Schema:
     root["properties"].update(added)
     return Schema("policy+" + "+".join(added), root)
 
+
+_PARTS = frozenset(field.name for field in dataclasses.fields(Policy))
+"""The sections the policy model holds by name; any other section loaded is one of its ``extensions``."""
 
 _EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})
 _STRUCTURE: Mapping[str, frozenset[str]] = {

@@ -23,7 +23,7 @@ from evaluator.core.kinds.base import (
     number,
     rule_id,
 )
-from evaluator.core.policy import Payments, Policy, Rounding, Statuses, Tranche
+from evaluator.core.policy import Payments, Policy, Rounding, StatusDefinition, Statuses, Tranche
 from evaluator.reading.problems import JsonPath
 
 NO_GRANT = "Aucune subvention : la demande n'est pas éligible."
@@ -46,6 +46,17 @@ def load(loader: Loader) -> Payments:
     if sum(t.share or 0 for t in tranches) > 1:
         loader.problem(("payments", "tranches"), "les parts des versements dépassent 100 % de la subvention")
     return Payments(tranches, clause, loader.interpretation(("payments",), section))
+
+
+def load_statuses(loader: Loader) -> Statuses:
+    order = loader.data["statuses"]["order"]
+    if list(order)[-1] != "eligible":
+        loader.problem(("statuses", "order"), "« eligible » doit venir en dernier (le statut sans réserve)")
+    return Statuses(
+        tuple(StatusDefinition(key, loader.text(("statuses", "order", key, "label"))) for key in order),
+        loader.data["statuses"]["clause"],
+        loader.interpretation(("statuses",), loader.data["statuses"]),
+    )
 
 
 def decide_status(work: Work) -> None:
@@ -112,5 +123,6 @@ def _describe_tranche(tranche: Tranche, _policy: Policy) -> Description:
 
 TRANCHE = Kind("tranche", Noun("versement", False), lambda policy: policy.payments.tranches, _tranche_branches,
                _describe_tranche)
-STATUS_SECTION = Section("statuses", "Statut d'un dossier", (STATUS,), decide_status, lambda policy: policy.statuses)
-SECTION = Section("payments", "Versements", (TRANCHE,), evaluate, lambda policy: policy.payments)
+STATUS_SECTION = Section("statuses", "Statut d'un dossier", (STATUS,), decide_status, lambda policy: policy.statuses,
+                         load_statuses)
+SECTION = Section("payments", "Versements", (TRANCHE,), evaluate, lambda policy: policy.payments, load)

@@ -128,8 +128,8 @@ class Section:
     """A section of the policy, applied at its turn: its kinds and how they are evaluated.
 
     A section the policy schema does not know (a kind added to a policy without touching the
-    bundled ones) brings its ``schema`` (the JSON Schema of its key at the top of a policy file) and
-    its ``load``; what it loads is the policy's ``extensions[name]``."""
+    bundled ones) brings its ``schema`` (the JSON Schema of its key at the top of a policy file);
+    what it loads is the policy's ``extensions[name]``."""
 
     name: str
     """Its key at the top of a policy file."""
@@ -139,8 +139,9 @@ class Section:
     evaluate: Callable[[Work], None]
     about: Callable[[Policy], Any]
     """The section in a policy: what has its clause and interpretation."""
+    load: Callable[[Loader], Any]
+    """How the section's data is read into the model, its problems reported located."""
     schema: Mapping[str, Any] | None = None
-    load: Callable[[Loader], Any] | None = None
 
 
 def status_words(policy: Policy, status: Status) -> str:

@@ -157,4 +157,4 @@ CATEGORY = Kind("category", Noun("catégorie", True), lambda policy: policy.bene
 UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
                         _unknown_branches, _describe_unknown)
 SECTION = Section("beneficiaries", "Bénéficiaires", (CATEGORY, UNKNOWN_CATEGORY), evaluate,
-                  lambda policy: policy.beneficiaries)
+                  lambda policy: policy.beneficiaries, load)

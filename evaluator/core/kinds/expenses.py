@@ -185,4 +185,4 @@ DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses
                       _cap_branches, lambda formula, _policy: (("formule", formula.expression.text),))
 CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
 SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate,
-                  lambda policy: policy.expenses)
+                  lambda policy: policy.expenses, load)

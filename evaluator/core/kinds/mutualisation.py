@@ -45,4 +45,5 @@ def _branches(_section: Mutualisation, _policy: Policy) -> tuple[Branch, ...]:
 MUTUALISED = Kind("mutualisation", SETTING, lambda policy: (policy.mutualisation,), _branches,
                   lambda section, _policy: (("condition", section.mutualised_when.text),))
 CHECKS = checks.kind("mutualisation_check", lambda policy: policy.mutualisation.checks)
-SECTION = Section("mutualisation", "Mutualisation", (MUTUALISED, CHECKS), evaluate, lambda policy: policy.mutualisation)
+SECTION = Section("mutualisation", "Mutualisation", (MUTUALISED, CHECKS), evaluate, lambda policy: policy.mutualisation,
+                  load)

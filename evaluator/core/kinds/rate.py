@@ -135,4 +135,4 @@ BONUS = Kind("bonus", Noun("bonification", True), lambda policy: policy.rate.bon
              _describe_bonus)
 CEILING = Kind("ceiling", SETTING, lambda policy: (policy.rate.ceiling,), _ceiling_branches,
                lambda ceiling, _policy: (("taux", french.percent(ceiling.value)),))
-SECTION = Section("rate", "Niveau de financement", (TIER, BONUS, CEILING), evaluate, lambda policy: policy.rate)
+SECTION = Section("rate", "Niveau de financement", (TIER, BONUS, CEILING), evaluate, lambda policy: policy.rate, load)
