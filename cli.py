@@ -80,6 +80,19 @@ def _registry(policy_dir: str | None) -> Registry:
     return Registry.from_directory(Path(policy_dir)) if policy_dir else Registry.default()
 
 
+def _chosen(registry: Registry, version: str | None) -> Policy:
+    """The version named, else the newest."""
+    return registry.version(version) if version else registry.versions[-1]
+
+
+def _write_text(path: str, text: str) -> None:
+    """Write a file the command produces; a file that cannot be written is bad input."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError([Problem(path, f"écriture impossible : {error.strerror}")]) from None
+
+
 policy_dir_option = click.option("--policy-dir", type=click.Path(file_okay=False), default=None,
                                  help="Répertoire des versions de la politique (par défaut : celles livrées).")
 policy_option = click.option("--policy", "policy_file", type=click.Path(dir_okay=False), default=None,
@@ -134,6 +147,8 @@ def batch(applications: str, output: str, workers: int | None, policy_version: s
     dit jusqu'où il est allé."""
     with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
+        if policy_version is not None:
+            registry.version(policy_version)  # unknown: bad input at once, not an error record for every line
         source = "<entrée standard>" if applications == "-" else applications
         stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
         target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
@@ -237,6 +252,11 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
             raw, source = _read(name)
             document = load_document(raw, source)
             detected = kind if kind != "auto" else _detect(document)
+            if detected != "application" and name == "-":
+                what = "une politique" if detected == "policy" else "un fichier de cas"
+                raise InputError([Problem(source, f"{what} se vérifie par son chemin, pas sur l'entrée standard",
+                                          hint="donnez le chemin du fichier : son répertoire compte (verrou, "
+                                               "fichiers qu'il nomme)")])
             if detected == "policy":
                 policy = load_policy_file(Path(name))
                 lock = read_lock(Path(name).parent)
@@ -319,9 +339,9 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
         for target, text in writes:
             try:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-                Path(target).write_text(text, encoding="utf-8")
             except OSError as error:
                 raise InputError([Problem(target, f"écriture impossible : {error.strerror}")]) from None
+            _write_text(target, text)
     if output_format == "json":
         document = results_document(results, summary)
         if report is not None:
@@ -359,7 +379,7 @@ def facts(version: str | None, policy_dir: str | None) -> None:
     """Liste les faits qu'une expression de la politique peut lire, et quand ils sont connus."""
     with _bad_input():
         registry = _registry(policy_dir)
-        chosen = registry.version(version) if version else registry.versions[-1]
+        chosen = _chosen(registry, version)
     table = chosen.facts
     click.echo(f"Faits de la version {chosen.version} ({chosen.origin}) :")
     for stage in Stage:
@@ -427,7 +447,7 @@ def schema(name: str, version: str | None, policy_dir: str | None) -> None:
         return
     with _bad_input():
         registry = _registry(policy_dir)
-        chosen = registry.version(version) if version else registry.versions[-1]
+        chosen = _chosen(registry, version)
     click.echo(json.dumps(application_schema(chosen.facts), ensure_ascii=False, indent=2))
 
 
@@ -441,7 +461,7 @@ def docs(version: str | None, output_format: str, output: str | None, policy_dir
     """Rend une version de la politique en document à relire contre le cahier des charges."""
     with _bad_input():
         registry = _registry(policy_dir)
-        chosen = registry.version(version) if version else registry.versions[-1]
+        chosen = _chosen(registry, version)
     blocks = build_document(chosen)
     text = (document_html(blocks, f"{chosen.title} — version {chosen.version}") if output_format == "html"
             else document_markdown(blocks))
@@ -449,10 +469,7 @@ def docs(version: str | None, output_format: str, output: str | None, policy_dir
         click.echo(text, nl=False)
     else:
         with _bad_input():
-            try:
-                Path(output).write_text(text, encoding="utf-8")
-            except OSError as error:
-                raise InputError([Problem(output, f"écriture impossible : {error.strerror}")]) from None
+            _write_text(output, text)
         click.echo(f"Documentation de la version {chosen.version} écrite : {output}")
 
 
@@ -486,7 +503,7 @@ def impact(old_version: str, new_version: str, applications: str, output_format:
     """Évalue un portefeuille de demandes (JSON Lines) sous deux versions et résume ce qui change."""
     with _bad_input():
         registry = _registry(policy_dir)
-        old, new = registry.version(old_version), registry.version(new_version)
+        old, new = (registry.checked(registry.version(v)) for v in (old_version, new_version))
         raw, source = _read(applications)
     result = assess_impact(old, new, json_lines(io.BytesIO(raw)), source)
     if output_format == "json":

@@ -4,6 +4,7 @@ French output, no traceback."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,100 @@ def test_a_batch_that_cannot_write_is_bad_input_not_a_traceback(tmp_path, worker
     assert result.returncode == 2
     assert "/dev/full: écriture impossible : No space left on device" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_batch_with_an_unknown_version_is_bad_input_at_once(tmp_path):
+    """Not one error record per line: the option is wrong, nothing is decided."""
+    good = json.dumps(json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")))
+    lines = tmp_path / "apps.jsonl"
+    lines.write_text(f"{good}\n" * 3, encoding="utf-8")
+    result = guichet("batch", str(lines), "--policy-version", "9.9", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "version 9.9 inconnue ; versions : 1.0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["policy", "case"])
+def test_a_policy_or_a_case_file_on_standard_input_is_refused_clearly(tmp_path, kind: str):
+    """Checked by its path (its directory holds the lock, or the files it names): not read again
+    from a file named « - »."""
+    source = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml" if kind == "policy" else \
+        ROOT / "tests" / "cases" / "base-rate.yaml"
+    result = guichet("validate", "-", cwd=tmp_path, stdin=source.read_text(encoding="utf-8"))
+    assert result.returncode == 2
+    assert "<entrée standard>: " in result.stderr and "se vérifie par son chemin" in result.stderr
+    assert "No such file" not in result.stderr and "Traceback" not in result.stderr
+
+
+LABEL_FIELD = """  inputs:
+    labelled_territory:
+      at: entity
+      type: boolean
+      label: territoire labellisé
+      default: false
+"""
+
+
+@pytest.fixture
+def with_draft(tmp_path: Path) -> Path:
+    """The bundled versions and a draft 1.1 that declares one more field of an entity."""
+    target = tmp_path / "politiques" / "guichet-cofinancement"
+    shutil.copytree(ROOT / "policies" / "guichet-cofinancement", target)
+    text = (target / "1.0.yaml").read_text(encoding="utf-8")
+    for old, new in (('version: "1.0"\nstatus: published\neffective_from: 2026-05-22',
+                      'version: "1.1"\nstatus: draft\neffective_from: 2027-01-01'), ("  inputs:\n", LABEL_FIELD)):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (target / "1.1.yaml").write_text(text, encoding="utf-8")
+    return target
+
+
+def test_impact_refuses_a_line_one_version_cannot_read_and_names_the_version_that_can(with_draft, tmp_path):
+    """Impact decides each line under both versions: a field only 1.1 declares makes the line a
+    refusal (listed with its line, not a crash), whose hint names the version that declares it."""
+    application = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
+    labelled = json.loads(json.dumps(application))
+    labelled["applicant"]["labelled_territory"] = True
+    lines = tmp_path / "portefeuille.jsonl"
+    lines.write_text(f"{json.dumps(application)}\n{json.dumps(labelled)}\n", encoding="utf-8")
+    result = guichet("impact", "--from", "1.0", "--to", "1.1", str(lines), "--policy-dir", str(with_draft),
+                     "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"inchangée": 1, "invalide": 1}
+    [invalid] = report["invalid"]
+    assert invalid["line"] == 2
+    assert "clé inconnue : « labelled_territory » (à applicant.labelled_territory)" in invalid["problems"][0]
+    assert "conseil : information de la version 1.1, inconnue de la version 1.0" in invalid["problems"][0]
+
+
+@pytest.mark.parametrize(("change", "message", "path"), [
+    ({"submitted_on": None}, "clé obligatoire manquante : « submitted_on »", "$"),
+    ({"submitted_on": "2026-02-30"}, "« 2026-02-30 » n'est pas une date du calendrier", "submitted_on"),
+    ({"submitted_on": 20260701}, "20260701", "submitted_on"),  # (a text in a file, read as YAML; a number on a line)
+])
+def test_an_application_without_a_good_submission_date_is_a_located_problem(with_draft, tmp_path, change,
+                                                                             message: str, path: str):
+    """The version cannot be chosen: evaluate and validate say where and why (exit 2), batch writes
+    an error record for the line and goes on — with a draft among the versions."""
+    application = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
+    application.update(change)
+    if change["submitted_on"] is None:
+        del application["submitted_on"]
+    single = tmp_path / "demande.json"
+    single.write_text(json.dumps(application), encoding="utf-8")
+    for command in ("evaluate", "validate"):
+        result = guichet(command, str(single), "--policy-dir", str(with_draft), cwd=tmp_path)
+        assert result.returncode == 2, result.stdout
+        assert f"{single}:1:" in result.stderr and message in result.stderr and f"(à {path})" in result.stderr
+        assert "Traceback" not in result.stderr
+    lines = tmp_path / "lot.jsonl"
+    good = (EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")
+    lines.write_text(f"{json.dumps(application)}\n{json.dumps(json.loads(good))}\n", encoding="utf-8")
+    result = guichet("batch", str(lines), "--policy-dir", str(with_draft), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["line"], first["status"], first["problems"][0]["path"]) == (1, "error", path)
+    assert message in first["problems"][0]["message"]
+    assert (second["line"], second["status"]) == (2, "incomplete")

@@ -135,3 +135,89 @@ def test_a_field_on_a_structural_key_is_refused(policy_text):
     with pytest.raises(InputError) as raised:
         load_policy(text.encode(), "broken.yaml")
     assert [p.path for p in raised.value.problems] == [("facts", "inputs", "months", "field")]
+
+
+def _refused(policy_text: str, *edits: tuple[str, str]) -> list:
+    text = policy_text
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    with pytest.raises(InputError) as raised:
+        load_policy(text.encode(), "broken.yaml")
+    return raised.value.problems
+
+
+SHARE = "      label: part de la population de l'entité en QPV\n      default: 0\n"
+MONTHS = "      unit: months\n      optional: true\n"
+EDITOR = "    editor_country: {at: solution, type: country, label: pays du siège de l'éditeur}\n"
+HOSTING = "    hosting_countries: {at: solution, type: countries, label: pays d'hébergement des données}\n"
+FRUGAL = "      label: démarche d'IA frugale déclarée\n      default: false\n"
+BUDGET = ("    budget:\n      at: application\n      type: money\n      label: budget de la démarche\n"
+          "      default: {}\n")
+
+
+@pytest.mark.parametrize(("edit", "name", "words"), [
+    ((SHARE, SHARE.replace("0\n", "2\n")), "qpv_population_share", "ressemble à un pourcentage"),
+    ((SHARE, SHARE.replace("0\n", "-1\n")), "qpv_population_share", "trop petit"),
+    ((MONTHS, MONTHS.replace("optional: true", "default: 2.5")), "months", "n'est pas un nombre entier"),
+    ((MONTHS, MONTHS.replace("optional: true", "default: 500")), "months", "trop grand : au plus 120"),
+    ((EDITOR, EDITOR.replace("}", ", default: france}")), "editor_country", "n'a pas la forme attendue"),
+    ((HOSTING, HOSTING.replace("}", ", default: []}")), "hosting_countries", "au moins 1 élément"),
+    ((FRUGAL, FRUGAL.replace("false", "[1]")), "frugal_ai", "liste là où un booléen"),
+    ((FRUGAL, FRUGAL + BUDGET.format("12.345")), "budget", "plus de deux décimales"),
+    ((FRUGAL, FRUGAL + BUDGET.format("-5")), "budget", "montant négatif"),
+])
+def test_a_default_an_application_could_not_give_is_refused_at_load(policy_text, edit, name, words):
+    """A default is a value of the field: the field's schema in the version's application schema
+    says which (a share between 0 and 1, an integer within its bounds, a country code…)."""
+    [problem] = _refused(policy_text, edit)
+    assert problem.path is not None and problem.path[:4] == ("facts", "inputs", name, "default")
+    assert problem.message.startswith("valeur par défaut refusée : ") and words in problem.message
+    assert problem.line is not None
+
+
+def test_a_default_is_read_as_an_application_gives_it(amended):
+    policy = amended((MONTHS, MONTHS.replace("optional: true", "default: 12.0")),
+                     (EDITOR, EDITOR.replace("}", ", default: NO}")),
+                     ("    extra_eu_transfer:\n      at: solution\n      type: text\n",
+                      "    extra_eu_transfer:\n      at: solution\n      type: text\n      default: none\n"))
+    defaults = {item.name: item.default for item in policy.facts.fields}
+    assert (defaults["months"], defaults["editor_country"], defaults["extra_eu_transfer"]) == (12, "NO", "none")
+    assert type(defaults["months"]) is int
+
+
+def test_bounds_that_admit_no_value_are_refused(policy_text):
+    bounds = "      minimum: 1\n      maximum: 120\n"
+    [problem] = _refused(policy_text, (bounds, bounds.replace("minimum: 1\n", "minimum: 121\n")))
+    assert problem.path == ("facts", "inputs", "months", "maximum")
+
+
+def test_two_fields_read_from_one_key_of_one_level_are_refused(policy_text):
+    twice = "    coastal:\n      at: entity\n      field: overseas\n      type: boolean\n      label: littoral\n"
+    problems = _refused(policy_text, (FRUGAL, FRUGAL + twice + "      default: false\n"))
+    assert [(p.path, p.message) for p in problems] == [
+        (("facts", "inputs", "overseas"), "« overseas » est déjà la clé de l'information « coastal » (at: entity)")]
+
+
+@pytest.mark.parametrize(("level", "name", "key", "clash"), [
+    ("entity", "category", "declared_category", "category"),  # the entity's own category, and the applicant's
+    ("application", "applicant_category", None, "applicant_category"),
+    ("solution", "applicant_licences", None, "applicant_licences"),
+    ("application", "applicant_overseas", None, "applicant_overseas"),  # the applicant's « overseas »
+    ("expense", "amount", "amount_excluding_tax", "amount"),
+    ("document", "signed_by", "signatories", "signed_by"),
+])
+def test_a_field_named_like_a_fact_read_where_it_is_read_is_refused(policy_text, level, name, key, clash):
+    """A field would silently replace the fact of that name (the entity's category, the line's
+    amount, the applicant's overseas flag…) in what expressions read."""
+    field = f"    {name}:\n      at: {level}\n" + (f"      field: {key}\n" if key else "") + (
+        "      type: text\n      label: information en double\n      optional: true\n")
+    problems = _refused(policy_text, (FRUGAL, FRUGAL + field))
+    assert problems, "refused"
+    assert {p.message.split(" est déjà")[0].split(" (")[0] for p in problems} >= {f"« {clash} »"}
+    assert all(p.message.endswith("est déjà le nom d'un fait") for p in problems)
+
+
+def test_the_funded_period_reads_a_declared_field_not_the_amount(policy_text):
+    [problem] = _refused(policy_text, ("    duration: months\n", "    duration: amount\n"))
+    assert problem.path == ("expenses", "funded_period", "duration")

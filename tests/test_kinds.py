@@ -136,3 +136,10 @@ def test_without_its_section_the_key_is_unknown_to_the_bundled_schema():
     with pytest.raises(InputError) as raised:
         _policy(sections=SECTIONS)
     assert [p.message for p in raised.value.problems] == ["clé inconnue : « licence_ceiling »"]
+
+
+def test_a_policy_without_the_key_of_a_section_it_is_applied_by_is_refused():
+    """The section would have nothing to load, nor to evaluate."""
+    with pytest.raises(InputError) as raised:
+        load_policy(POLICY_FILE.read_bytes(), "sans-plafond.yaml", sections=WITH_CEILING)
+    assert [p.message for p in raised.value.problems] == ["clé obligatoire manquante : « licence_ceiling »"]

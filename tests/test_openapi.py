@@ -129,3 +129,24 @@ def test_the_document_examples_are_the_example_files(application):
     incomplete = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
     assert incomplete == examples["outre-mer"]
     assert registry.evaluate(incomplete).status == "incomplete"
+
+
+def test_an_example_with_a_fraction_is_shown(monkeypatch, tmp_path):
+    """An example file with a share or an amount written with decimals (a float in its JSON) is one
+    the version accepts, as the service reads it: it is shown, not silently left out."""
+    text = (EXAMPLES / "commune-simple.yaml").read_text(encoding="utf-8")
+    shared = text.replace("  licences: 120\n", "  licences: 120\n  qpv_population_share: 0.25\n", 1)
+    shared = shared.replace("amount: 3000,", "amount: 3000.50,", 1)
+    assert shared.count("0.25") == 1 and shared.count("3000.50") == 1
+    (tmp_path / "commune-simple.yaml").write_text(shared, encoding="utf-8")
+    (tmp_path / "outre-mer-incomplete.json").write_bytes((EXAMPLES / "outre-mer-incomplete.json").read_bytes())
+    monkeypatch.setattr(openapi, "examples_dir", lambda: tmp_path)
+    openapi.example.cache_clear()
+    try:
+        body = openapi.document(NEWEST)["paths"]["/v1/decisions"]["post"]["requestBody"]["content"][
+            "application/json"]
+        value = body["examples"]["commune"]["value"]
+    finally:
+        openapi.example.cache_clear()
+    assert value["applicant"]["qpv_population_share"] == 0.25 and value["expenses"][1]["amount"] == 3000.5
+    assert Registry.default().evaluate(json.loads(json.dumps(value))).status == "eligible"

@@ -181,3 +181,12 @@ def test_a_policy_with_thousands_of_tiers_loads_and_decides(policy_text, applica
     policy = load_policy(policy_text.replace("  base:\n", "  base:\n" + tiers, 1).encode(), "tiers.yaml")
     assert len(policy.rate.tiers) == 4002
     assert decide_with(policy, application).tier.id == "palier_120"  # the commune asks for 120 licences
+
+
+@pytest.mark.parametrize("operation", ["[sum]", "{sum: 1}"])
+def test_an_aggregate_operation_that_is_not_a_word_is_a_located_problem(policy_text, operation):
+    """The schema refuses it; the expressions of the refused file are still checked, without
+    looking the operation up as if it were a word."""
+    aggregate = "      operation: max\n      of: qpv_population_share\n"
+    problems = _problems(policy_text, (aggregate, aggregate.replace("max", operation)))
+    assert [p.path for p in problems] == [("facts", "aggregates", "max_qpv_population_share", "operation")]

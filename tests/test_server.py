@@ -157,6 +157,39 @@ def test_a_batch_decides_each_application_in_order(client, application):
     assert results[0] == json.loads(Registry.default().evaluate(application).to_bytes())
 
 
+DRAFT_FIELD = """  inputs:
+    labelled_territory:
+      at: entity
+      type: boolean
+      label: territoire labellisé
+      default: false
+"""
+
+
+def test_a_field_only_a_draft_declares_is_refused_with_the_versions_that_declare_it(directory: Path, application):
+    """Sent to the published version (by the submission date, or named), a field that only the draft
+    1.1 declares is a 422 whose hint names the version that knows it, alone or in a batch; the draft,
+    named, reads it."""
+    text = POLICY_FILE.read_text(encoding="utf-8")
+    for old, new in (('version: "1.0"\nstatus: published\neffective_from: 2026-05-22',
+                      'version: "1.1"\nstatus: draft\neffective_from: 2027-01-01'), ("  inputs:\n", DRAFT_FIELD)):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (directory / "1.1.yaml").write_text(text, encoding="utf-8")
+    application["applicant"]["labelled_territory"] = True
+    hint = "information de la version 1.1, inconnue de la version 1.0 qui régit cette demande ; "
+    with running(create_app(LiveRegistry(directory))) as base, httpx.Client(base_url=base, timeout=10) as session:
+        for params in ({}, {"version": "1.0"}):
+            [problem] = assert_refusal(session.post("/v1/decisions", params=params, json=application), 422)
+            assert problem["path"] == "applicant.labelled_territory"
+            assert problem["message"] == "clé inconnue : « labelled_territory »"
+            assert problem["hint"].startswith(hint), problem
+        [record] = session.post("/v1/decisions:batch", json=[application]).json()
+        assert record["index"] == 0 and record["problems"][0]["hint"].startswith(hint)
+        decided = session.post("/v1/decisions", params={"version": "1.1"}, json=application)
+        assert decided.status_code == 200 and decided.json()["policy"]["version"] == "1.1"
+
+
 def test_a_batch_is_a_list(client, application):
     problems = assert_refusal(client.post("/v1/decisions:batch", json=application), 422)
     assert "liste de demandes attendue, pas un objet" in problems[0]["message"]

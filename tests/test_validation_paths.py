@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from evaluator import InputError, Registry
 from evaluator.core.application import accepted_line, build_application, mapping_document
 from evaluator.reading.parse import json_line_document, load_document, plain_json
-from evaluator.reading.validation import format_plan
+from evaluator.reading.validation import Schema, format_plan
 from strategies import applications
 
 ODD_VALUES = [-1, 0, 1, Decimal("1.5"), Decimal("100.0"), Decimal("0.001"), Decimal("1E+400"), Decimal("NaN"),
@@ -97,6 +97,15 @@ def test_a_format_behind_references_and_mappings_is_placed():
             "properties": {"dates": {"additionalProperties": {"$ref": "#/$defs/day"}},
                            "either": {"anyOf": [{"$ref": "#/$defs/day"}, {"type": "null"}]}}}
     assert format_plan(root) == ((("dates", "**"), "date"), (("either",), "date"))
+
+
+def test_a_schema_without_any_format_has_a_fast_check_too():
+    """A schema of one value (a declared field's default, say) may give no format at all: its fast
+    check still answers, as the detailed validation does."""
+    check = Schema("un booléen", {"type": "boolean"})
+    assert format_plan(check.root) == ()
+    assert check.accepts(True) and not check.accepts("oui")
+    assert check.validator.is_valid(True) and not check.validator.is_valid("oui")
 
 
 NUMBER_TEXTS = ["0", "-0", "0.4", "0.40", "4e-1", "0.3999", "1", "1.0", "20", "20.0", "1e2", "-0.0", "0.07", "1234.5",

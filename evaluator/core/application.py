@@ -17,11 +17,13 @@ frozen model.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from evaluator.core.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
@@ -33,9 +35,9 @@ from evaluator.reading.parse import (
     plain_json,
     text_line,
 )
-from evaluator.reading.problems import InputError, JsonPath
+from evaluator.reading.problems import InputError, JsonPath, Problem
 from evaluator.reading.resources import schema
-from evaluator.reading.validation import ELSEWHERE, decimal_of, parse_date, parse_money, validate
+from evaluator.reading.validation import ELSEWHERE, Schema, decimal_of, parse_date, parse_money, validate
 
 if TYPE_CHECKING:
     from evaluator.core.policy import Policy
@@ -96,11 +98,23 @@ _TYPES: Mapping[FieldType, dict[str, Any]] = {
     "countries": {"$ref": "#/$defs/countries"}}
 
 
+@cache
+def _structure() -> dict[str, Any]:
+    """The schema of the structure every application has (``schemas/application.schema.json``),
+    read once: never changed, copied by what adds to it."""
+    return schema("application")
+
+
+def structure_keys(level: Level) -> frozenset[str]:
+    """The keys the structure of every application has at ``level``: no declared field takes one."""
+    return frozenset(_pointed(_structure(), _PLACES[level])["properties"])
+
+
 def application_schema(table: FactTable, elsewhere: Mapping[tuple[Level, str], str] | None = None) -> dict[str, Any]:
     """The application schema of a version whose facts are ``table``: the structure every
     application has, with the fields the version declares. ``elsewhere`` says, for a key the version
     does not declare at a level, which other versions do (said with the key when it is refused)."""
-    root = copy.deepcopy(schema("application"))
+    root = copy.deepcopy(_structure())
     for item in table.fields:
         place = _pointed(root, _PLACES[item.level])
         place["properties"][item.key] = _field_schema(item)
@@ -124,6 +138,14 @@ def _field_schema(item: Field) -> dict[str, Any]:
     if item.default is not None:
         described["default"] = _json(item.default)
     return described
+
+
+def value_problems(item: Field, document: Document) -> list[Problem]:
+    """What the schema of ``item`` finds wrong with the value of ``document``'s key ``default`` (a
+    field's default, which must be a value an application could give), each at its path there."""
+    field_schema = _field_schema(dataclasses.replace(item, optional=False, default=None))
+    root = {"$defs": _structure()["$defs"], "type": "object", "properties": {"default": field_schema}}
+    return validate(document, Schema(f"default {item.name}", root))
 
 
 def _json(value: Any) -> Any:
@@ -150,7 +172,7 @@ def mapping_document(application: Mapping[str, Any], source: str = "<demande>") 
     """An application given as a mapping (decoded JSON, say) as a document; a float is read as the
     decimal it prints as (``0.1`` is ``Decimal("0.1")``).
 
-    Decoded JSON (``documents.plain_json``) is taken as it is, floats included, with a way to read it
+    Decoded JSON (``reading.parse.plain_json``) is taken as it is, floats included, with a way to read it
     in detail: a float then reaches the model only through a field the schema says is a number,
     which ``build_application`` reads as a ``Decimal`` (``decimal_of``), as ``accepted_line`` does
     for a JSON line read at once. Anything else is copied with its floats as decimals, and its texts

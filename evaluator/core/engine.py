@@ -8,8 +8,9 @@ cahier des charges — no threshold, rate, list, field or outcome — is written
 kinds: it all comes from the policy. The kinds' modules are the only statement of the rules'
 semantics.
 
-Everything that depends on the policy alone is done when it loads (expressions compiled, static
-findings written); per application, only the application's work. The findings' French messages are
+Everything that depends on the policy alone is done once: expressions are compiled when it loads,
+and a finding that depends on the rule alone is made at its first use and shared by every decision
+after it; per application, only the application's work. The findings' French messages are
 written when the decision is read, not while it is established.
 """
 

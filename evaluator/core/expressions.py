@@ -5,8 +5,8 @@ and lists of the policy). Only a small, explicit set of constructions is admitte
 and operand is typed, so that an expression accepted at load cannot fail on a valid application:
 no attribute access, no indexing, no lambda or comprehension, no power, no division, no call but
 to the functions of ``FUNCTIONS``. Numbers are read as ``Decimal`` from their source text.
-Each checked tree is compiled to Python (``python_source``, inlined in a policy's written code by
-``evaluator.compiled``); simpleeval on the same tree is the reference the tests compare it with.
+Each checked tree is compiled to a Python function of the facts (``python_source``); simpleeval on
+the same tree is the reference the tests compare it with (``compile_expression(..., reference=True)``).
 """
 
 from __future__ import annotations
@@ -194,13 +194,10 @@ class _Compiler(ast.NodeTransformer):
     checker admitted only names, constants, operators, comparisons, conditionals, lists of texts
     and calls to ``FUNCTIONS``."""
 
-    def __init__(self, namespace: dict[str, Any], names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, namespace: dict[str, Any]) -> None:
         self.globals = namespace
-        self.names = names
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
-        if self.names is not None:
-            return ast.parse(self.names[node.id], mode="eval").body
         return ast.Subscript(ast.Name(_FACTS, ast.Load()), ast.Constant(node.id), ast.Load())
 
     def visit_Constant(self, node: ast.Constant) -> ast.expr:
@@ -224,11 +221,11 @@ def _function(tree: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
     return function
 
 
-def python_source(tree: ast.expr, namespace: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+def python_source(tree: ast.expr, namespace: dict[str, Any]) -> str:
     """The checked expression as Python source; the decimal constants and functions it uses are added
     to ``namespace``, the globals it will run in. A name it reads is a read of the mapping of the
-    facts named ``_facts``, or, with ``names``, the Python source given there for that name."""
-    return ast.unparse(ast.fix_missing_locations(_Compiler(namespace, names).visit(copy.deepcopy(tree))))
+    facts named ``_facts``."""
+    return ast.unparse(ast.fix_missing_locations(_Compiler(namespace).visit(copy.deepcopy(tree))))
 
 
 def _syntax_error(source: str, error: SyntaxError) -> ExpressionError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum
 from functools import cached_property
 from typing import Any, Literal
@@ -230,6 +231,15 @@ class FactTable:
 _CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
     "integer": int, "number": decimal_of, "share": decimal_of, "money": parse_money, "date": parse_date,
     "countries": tuple}
+"""How the value of a field in a document (its schema already checked) becomes its value in the model."""
+
+
+def model_value(kind: FieldType, value: Any) -> Any:
+    """The model value of a field of type ``kind`` written ``value`` (a default, say), once its
+    schema accepts it; ``-0`` is zero."""
+    convert = _CONVERT.get(kind)
+    found = value if convert is None else convert(value)
+    return found + 0 if isinstance(found, Decimal) else found
 
 
 @dataclass(frozen=True)

@@ -89,13 +89,17 @@ def decode(raw: bytes, source: str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        line, column = byte_position(raw, error.start)
         raise InputError([Problem(
             source, f"le fichier n'est pas un texte UTF-8 valide (octet 0x{raw[error.start]:02x})",
             line, column, hint="enregistrez le fichier en UTF-8",
         )]) from None
     return text.removeprefix("\ufeff")
+
+
+def byte_position(raw: bytes, offset: int) -> Location:
+    """The line and column (from 1, the column in bytes) of the byte at ``offset`` of ``raw``."""
+    return raw.count(b"\n", 0, offset) + 1, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -254,7 +254,7 @@ def format_plan(root: dict[str, Any]) -> tuple[tuple[FormatPath, str], ...]:
 
 _CHECKED_TYPES = {"money": "(str, float)"}
 """What a format is checked on, besides texts: an amount written as a float (from ``orjson``, see
-``documents.canonical_json_line``) is checked as the decimal it prints as, which the model reads."""
+``parse.canonical_json_line``) is checked as the decimal it prints as, which the model reads."""
 
 
 def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any], bool]:
@@ -268,8 +268,9 @@ def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any]
         for part in path:
             node = node.setdefault(part, {})
         node.setdefault(None, []).append(name)  # None, no key of a path: the formats of the place
-    lines = ["def formats_hold(node0):", "    try:", *_format_checks(tree, 0, 2), "    except ValueError:",
-             "        return False", "    return True"]
+    checks = _format_checks(tree, 0, 2) or ["        pass"]  # (a schema with no format: nothing to check)
+    lines = ["def formats_hold(node0):", "    try:", *checks, "    except ValueError:", "        return False",
+             "    return True"]
     namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "list": list, "dict": dict, "str": str,
                                                   "float": float, "ValueError": ValueError},
                                  **{f"check_{name}": check for name, check in _FORMAT_CHECKS.items()}}

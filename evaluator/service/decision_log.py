@@ -194,7 +194,7 @@ def _count(count: int, one: str, many: str) -> str:
 def replay(registry: Registry, lines: Iterable[tuple[int, str]], source: str, *,
            same_version: bool = False) -> Replay:
     """Decide again each logged application that the log stores (``lines``: the numbered lines of
-    the log, ``documents.json_lines``), with the same choice of version as when it was logged — or
+    the log, ``parse.json_lines``), with the same choice of version as when it was logged — or
     with the very version that decided it (``same_version``) — and compare."""
     same = without_input = 0
     differences: list[Difference] = []

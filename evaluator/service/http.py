@@ -37,7 +37,7 @@ from starlette.routing import Route
 from evaluator.core.decision import Decision
 from evaluator.core.policy import Policy
 from evaluator.reading import jsontext
-from evaluator.reading.parse import Document, json_line_document, load_document
+from evaluator.reading.parse import Document, byte_position, json_line_document, load_document
 from evaluator.reading.problems import InputError, Problem
 from evaluator.reading.validation import bundled, validate
 from evaluator.service import openapi
@@ -90,8 +90,7 @@ def read_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        line, column = byte_position(raw, error.start)
         raise Refusal(400, "le corps de la requête n'est pas un texte UTF-8", [Problem(
             REQUEST, f"texte UTF-8 invalide (octet 0x{raw[error.start]:02x})", line, column,
             hint="envoyez le JSON encodé en UTF-8")]) from None

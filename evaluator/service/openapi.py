@@ -13,6 +13,7 @@ version described accepts.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
@@ -202,11 +203,13 @@ def _json_ready(value: Any, numbers_only: bool = False) -> Any:
 
 
 def _examples(described: Policy | None) -> dict[str, dict[str, Any]]:
-    """The example applications the version described accepts (all of them when none is)."""
+    """The example applications the version described accepts (all of them when none is), each
+    checked as the service reads it: its JSON, numbers as decimals (a validator takes no float)."""
     found = {}
     for name, (file, summary) in _EXAMPLE_FILES.items():
         value = example(file)
-        if described is None or described.application_check.validator.is_valid(value):
+        if described is None or described.application_check.validator.is_valid(
+                json.loads(json.dumps(value), parse_float=Decimal)):
             found[name] = {"summary": summary, "value": copy.deepcopy(value)}
     return found
 

@@ -17,12 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from evaluator.core.application import application_schema
+from evaluator.core.application import application_schema, structure_keys, value_problems
 from evaluator.core.expressions import Expression, ExpressionError, Symbol, Type, compile_expression
 from evaluator.core.facts import (
     AGGREGATE_DOMAINS,
     APPLICANT_PREFIX,
     ENGINE_FACTS,
+    ENTITY_CORE,
     FIELD_TYPES,
     ITEM_CORE,
     OPERATIONS,
@@ -32,6 +33,7 @@ from evaluator.core.facts import (
     Field,
     Level,
     Stage,
+    model_value,
 )
 from evaluator.core.french import quantity
 from evaluator.core.kinds.base import Section, placeholder
@@ -39,7 +41,7 @@ from evaluator.core.kinds.registry import SECTIONS
 from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
-from evaluator.reading.validation import Schema, bundled, decimal_of, parse_date, validate
+from evaluator.reading.validation import Schema, bundled, parse_date, validate
 from evaluator.versions.lock import digest
 
 T = TypeVar("T")
@@ -195,6 +197,7 @@ class _Builder:
         read the fields of the items they range over)."""
         section = self.data["facts"]
         fields = self.items(("facts", "inputs"), self._field)
+        self._clashes(fields)
         table = FactTable(fields, (), section["clause"], self.interpretation(("facts",), section))
         self.facts = table  # what the aggregates' expressions may read
         aggregates = self.items(("facts", "aggregates"), self._aggregate) if "aggregates" in section else ()
@@ -203,47 +206,64 @@ class _Builder:
     def _field(self, path: JsonPath, name: str, item: dict[str, Any]) -> Field | None:
         level, kind = item["at"], item["type"]
         key = item.get("field", name)
-        core = {fact.name for fact in ITEM_CORE.get(level, ())} | _STRUCTURE[level]
-        engine = {fact.name for fact in ENGINE_FACTS}
-        shown = APPLICANT_PREFIX + name if level == "entity" else name
-        if key in core:
+        if key in structure_keys(level):
             self.problem((*path, "field"), f"« {key} » est une clé de la structure de toute demande",
                           "choisissez une autre clé (field)")
-        if (shown in engine or shown in self.constants) and level not in ("expense", "document"):
-            self.problem(path, f"« {shown} » est déjà le nom d'un fait", "choisissez un autre nom")
         if "values" in item and kind != "text":
             self.problem((*path, "values"), "seul un texte (type: text) a une liste de valeurs admises")
         for bound in ("minimum", "maximum"):
             if bound in item and FIELD_TYPES[kind] is not Type.NUMBER:
                 self.problem((*path, bound), f"« {bound} » ne borne qu'un nombre")
+        if "minimum" in item and "maximum" in item and item["minimum"] > item["maximum"]:
+            self.problem((*path, "maximum"), "le maximum est plus petit que le minimum : aucune valeur n'est admise")
         if item.get("optional") and "default" in item:
             self.problem((*path, "default"), "une information facultative n'a pas de valeur par défaut",
                           "retirez « default » ou « optional »")
-        default = self._default((*path, "default"), kind, item) if "default" in item else None
         optional = bool(item.get("optional", False))
-        return Field(name, level, key, kind, self.text((*path, "label")), optional, default,
-                     not optional and default is None, tuple(item["values"]) if "values" in item else None,
-                     item.get("minimum"), item.get("maximum"), item.get("unit"))
+        declared = Field(name, level, key, kind, self.text((*path, "label")), optional, None, not optional,
+                         tuple(item["values"]) if "values" in item and kind == "text" else None,
+                         item.get("minimum"), item.get("maximum"), item.get("unit"))
+        if "default" not in item or optional:
+            return declared
+        default = self._default(path, declared, item["default"])
+        return dataclasses.replace(declared, default=default, required=default is None)
 
-    def _default(self, path: JsonPath, kind: str, item: dict[str, Any]) -> Any:
-        """The model value of a field's default, checked against its type."""
-        value = item["default"]
-        expected = FIELD_TYPES[cast(Any, kind)]
-        try:
-            if expected is Type.BOOL and isinstance(value, bool):
-                return value
-            if expected is Type.NUMBER and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                return int(value) if kind == "integer" else decimal_of(value) + 0
-            if kind == "date" and isinstance(value, str):
-                return parse_date(value)
-            if expected is Type.TEXT and isinstance(value, str) and value in item.get("values", [value]):
-                return value
-            if expected is Type.TEXT_LIST and isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return tuple(value)
-        except ValueError:
-            pass
-        self.problem(path, f"valeur par défaut « {value} » qui n'est pas du type {kind}")
-        return None
+    def _default(self, path: JsonPath, declared: Field, value: Any) -> Any:
+        """The model value of a field's default: a value an application could give the field (its
+        schema says so), or ``None`` when it is refused."""
+        inside = (*path, "default")
+        written = {at[len(path):]: text for at, text in self.document.plain_text.items() if at[:len(inside)] == inside}
+        default = Document(self.document.source, {"default": copy.deepcopy(value)}, [], plain_text=written)
+        refused = value_problems(declared, default)
+        for problem in refused:
+            self.problem((*path, *(problem.path or ("default",))), f"valeur par défaut refusée : {problem.message}",
+                         problem.hint)
+        return None if refused else model_value(declared.type, default.data["default"])
+
+    def _clashes(self, fields: tuple[Field, ...]) -> None:
+        """Two fields read from one key of one level, or two facts of one name where an expression
+        reads them (a field named like a fact of the engine, a core fact of its level, a parameter,
+        or, for an entity's, the applicant's ``applicant_<name>``), are refused."""
+        taken: dict[str, set[str]] = {
+            "application": {*(fact.name for fact in ENGINE_FACTS), *self.constants,
+                            *(APPLICANT_PREFIX + fact.name for fact in ENTITY_CORE[2:])},
+            **{level: {fact.name for fact in core} for level, core in ITEM_CORE.items()}}
+        keys: dict[tuple[Level, str], str] = {}
+        for item in fields:
+            path: JsonPath = ("facts", "inputs", item.name)
+            other = keys.setdefault((item.level, item.key), item.name)
+            if other != item.name:
+                self.problem((*path, "field") if item.key != item.name else path,
+                             f"« {item.key} » est déjà la clé de l'information « {other} » (at: {item.level})",
+                             "une clé de la demande n'est lue que par une information")
+            names = [("application", item.name)] if item.level in ("application", "solution") else [
+                (item.level, item.name), *([("application", APPLICANT_PREFIX + item.name)] if item.level == "entity"
+                                           else [])]
+            for scope, name in names:
+                if name in taken[scope]:
+                    whose = " (cette information, pour le demandeur)" if name != item.name else ""
+                    self.problem(path, f"« {name} »{whose} est déjà le nom d'un fait", "choisissez un autre nom")
+                taken[scope].add(name)
 
     def _aggregate(self, path: JsonPath, name: str, item: dict[str, Any]) -> Aggregate | None:
         level = AGGREGATE_DOMAINS[item["over"]][0]
@@ -308,15 +328,16 @@ class _Builder:
                         self.interpretation(("rounding",), rounding))
 
 
-
 @lru_cache(maxsize=16)
 def _policy_schema(sections: tuple[Section, ...]) -> Schema:
-    """The policy schema, with the key of each section it does not know (a section's ``schema``)."""
+    """The policy schema, with the key of each section it does not know (a section's ``schema``),
+    required as the bundled sections' are: a section loads and evaluates what its key holds."""
     added = {section.name: section.schema for section in sections if section.schema is not None}
     if not added:
         return bundled("policy")
     root = copy.deepcopy(bundled("policy").root)
     root["properties"].update(added)
+    root["required"] = [*root["required"], *(name for name in added if name not in root["required"])]
     return Schema("policy+" + "+".join(added), root)
 
 
@@ -324,12 +345,6 @@ _PARTS = frozenset(field.name for field in dataclasses.fields(Policy))
 """The sections the policy model holds by name; any other section loaded is one of its ``extensions``."""
 
 _EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})
-_STRUCTURE: Mapping[str, frozenset[str]] = {
-    "application": frozenset({"reference", "submitted_on", "applicant", "co_beneficiaries", "solution", "expenses",
-                              "documents"}),
-    "solution": frozenset({"name", "editor"}), "entity": frozenset(), "expense": frozenset({"label"}),
-    "document": frozenset({"label"})}
-"""The keys of the structure every application has, besides the core facts of each level."""
 
 
 def _expression_problems(document: Document, known: list[Problem]) -> list[Problem]:
@@ -341,6 +356,7 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
     declared = declared if isinstance(declared, dict) else {}
     types: dict[str, Type] = {str(name): kind for name, kind in FIELD_TYPES.items()}
     results: dict[str, Type] = {str(operation): result for operation, (_, result) in OPERATIONS.items()}
+    untyped: set[str] = set()  # declared with a type or operation the schema refuses: reading them is no fault
     for part, by_name, selector in (("inputs", types, "type"), ("aggregates", results, "operation")):
         entries = declared.get(part)
         for name, item in entries.items() if isinstance(entries, dict) else ():
@@ -348,6 +364,8 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
             if kind is not None:
                 symbol = Symbol(kind, str(name), optional=part == "inputs")
                 scope.update({str(name): symbol, f"{APPLICANT_PREFIX}{name}": symbol})
+            else:
+                untyped.update({str(name), f"{APPLICANT_PREFIX}{name}"})
     for section, kind in (("parameters", Type.NUMBER), ("lists", Type.TEXT_LIST)):
         entries = data.get(section)
         if isinstance(entries, dict):
@@ -364,7 +382,7 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
                         compile_expression(item, scope, expected, optional_allowed=True)
                     except ExpressionError as error:
                         problem = document.problem((*path, key), f"expression refusée : {error.message}", error.hint)
-                        if (problem.line, problem.column) not in located:
+                        if (problem.line, problem.column) not in located and error.unknown not in untyped:
                             found.append(problem)
                 else:
                     walk(item, (*path, key))
@@ -379,6 +397,7 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
 def _expected(key: str, item: Mapping[str, Any]) -> Type | None:
     """The type of the expression at ``key`` of ``item``, if it holds one."""
     if key == "of":
-        operation = OPERATIONS.get(cast(Any, item.get("operation")))
-        return operation[0] if operation else None
+        operation = item.get("operation")
+        found = OPERATIONS.get(cast(Any, operation)) if isinstance(operation, str) else None
+        return found[0] if found else None
     return Type.NUMBER if key == "formula" else Type.BOOL if key in _EXPRESSION_KEYS else None

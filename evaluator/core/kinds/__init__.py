@@ -8,9 +8,10 @@ A rule kind (a tier, a bonus, a criterion, a document requirement…) says, in i
   finding per rule applied, naming the outcome (``findings.Applied.branch``) it took — the only
   statement of the kind's semantics.
 
-``registry.SECTIONS`` lists the sections in evaluation order (the order in which their facts become
-known), ``registry.KINDS`` every kind, in the same order; ``base`` holds what every kind shares
-(the evaluation's state, ``Work``). The engine is a loop over ``SECTIONS``; coverage, docs and
-diff read ``KINDS``. Adding a kind is its schema fragment, one module registered here, and its
-golden cases.
+``registry.SECTIONS`` lists the bundled sections in evaluation order (the order in which their facts
+become known), each with its kinds; ``registry.kinds_of(policy)`` gives every kind of a policy, in
+the same order; ``base`` holds what every kind shares (``Kind``, ``Section``, the evaluation's
+state ``Work``). The engine is a loop over a policy's sections; coverage, docs and diff read
+``kinds_of``. Adding a kind is one module with its ``Section`` (and the schema of its key), in
+``SECTIONS`` or given to ``load_policy``, and its golden cases (``tests/test_kinds.py``).
 """

@@ -116,6 +116,8 @@ def _tranche_branches(_tranche: Tranche, _policy: Policy) -> tuple[Branch, ...]:
 STATUS = Kind("status", SETTING, lambda policy: (policy.statuses,), _status_branches,
               lambda statuses, _policy: (("ordre", ", ".join(s.label.lower() for s in statuses.order)),))
 """The status a decision takes: an outcome of the whole application, not a finding."""
+
+
 def _describe_tranche(tranche: Tranche, _policy: Policy) -> Description:
     return (("part", "le reste" if tranche.share is None else french.percent(tranche.share)),
             ("condition", tranche.condition))

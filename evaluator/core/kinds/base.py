@@ -62,19 +62,6 @@ def placeholder() -> Expression:
     return compile_expression("True", {}, Type.BOOL)
 
 
-class Rule(Protocol):
-    """What every rule of a policy has."""
-
-    @property
-    def rule(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def clause(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class Branch:
     """One possible outcome of a rule: a short key (``granted``) and a French label."""

@@ -64,7 +64,9 @@ def load(loader: Loader) -> Expenses:
 
 
 def _duration(loader: Loader, name: str) -> str:
-    fact = loader.facts.items("expense").get(name)
+    """The expense-line field that gives a line's duration: one the version declares (not the line's
+    amount, say), a number."""
+    fact = next((item.fact() for item in loader.facts.at("expense") if item.name == name), None)
     if fact is None or fact.type is not Type.NUMBER:
         loader.problem(("expenses", "funded_period", "duration"),
                       f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",

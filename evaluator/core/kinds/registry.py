@@ -23,6 +23,7 @@ SECTIONS: tuple[Section, ...] = (
 )
 """The sections in the order in which their facts become known."""
 
+
 def kinds_of(policy: Policy) -> tuple[Kind, ...]:
     """Every kind of rule of ``policy``, in evaluation order."""
     return tuple(kind for section in policy.sections for kind in section.kinds)
