@@ -273,24 +273,27 @@ def input_domains(application: Application) -> dict[str, tuple[Mapping[str, Any]
 
 def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], constants: Mapping[str, Any]) -> Any:
     """An aggregate over ``items`` (the facts of each entity, line or document)."""
+    if aggregate.reads_constants:
+        items = tuple({**constants, **item} for item in items)
     if aggregate.where is not None:
-        where = aggregate.where.function
-        items = tuple(item for item in items if where({**constants, **item}))
+        items = tuple(filter(aggregate.where.function, items))
     operation = aggregate.operation
     if operation == "count":
         return len(items)
     assert aggregate.of is not None, "only a count has no « of »"
-    of = aggregate.of.function
-    values = [of({**constants, **item}) for item in items]
+    values = list(map(aggregate.of.function, items))
     if operation == "sum":
-        return sum(values, Decimal(0))
+        return sum(values, _ZERO)
     if operation in ("min", "max"):
-        return (min if operation == "min" else max)(values, default=Decimal(0))
+        return (min if operation == "min" else max)(values, default=_ZERO)
     if operation == "any":
         return any(values)
     if operation == "all":
         return all(values)
     return tuple(sorted(set(values)))
+
+
+_ZERO = Decimal(0)
 
 
 def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:

@@ -124,6 +124,9 @@ class Aggregate:
     of: Expression | None
     where: Expression | None
     unit: str | None
+    reads_constants: bool
+    """Whether its expressions read a parameter or a list of the policy: each item's facts are then
+    read with them; otherwise, as they are."""
 
     def fact(self) -> Fact:
         return Fact(self.name, OPERATIONS[self.operation][1], self.label, self.unit,

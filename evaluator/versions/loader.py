@@ -283,7 +283,9 @@ class _Builder:
         where = self._expression((*path, "where"), scope, Type.BOOL) if "where" in item else None
         if (wanted is not None and of is None) or ("where" in item and where is None):  # already reported; the
             of, where = placeholder(), None  # name stays declared, so that what reads it is not refused too
-        return Aggregate(name, self.text((*path, "label")), item["over"], operation, of, where, item.get("unit"))
+        read = {name for expression in (of, where) if expression is not None for name in expression.names}
+        return Aggregate(name, self.text((*path, "label")), item["over"], operation, of, where, item.get("unit"),
+                         not read.isdisjoint(self.constants))
 
     # -- sections ------------------------------------------------------------------------------
 

@@ -76,10 +76,10 @@ def evaluate(work: Work) -> None:
     facts["co_beneficiaries_with_licences"] = with_licences
     facts["licence_count"] = licences
     if work.policy.covered_aggregates:
-        domains = {"covered_entities": tuple(entity.facts for entity in covered),
-                   "covered_co_beneficiaries": tuple(entity.facts for entity in covered[1:])}
+        each = tuple(entity.facts for entity in covered)
         for aggregate in work.policy.covered_aggregates:
-            facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], work.policy.constants)
+            items = each if aggregate.over == "covered_entities" else each[1:]  # covered_co_beneficiaries
+            facts[aggregate.name] = aggregate_value(aggregate, items, work.policy.constants)
 
 
 def message(entity: Entity, applicant: bool, outcome: str, said: str) -> str:
