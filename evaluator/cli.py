@@ -1,0 +1,588 @@
+"""The ``guichet`` command: parses arguments, calls the evaluator, prints. Nothing else.
+
+Exit codes: 0 success, 1 a test case failed, 2 bad input (every problem printed with its file,
+line and path, in French, never a traceback).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+import click
+
+from evaluator.core import french
+from evaluator.core.application import application_schema, build_application
+from evaluator.core.engine import evaluate as decide
+from evaluator.core.facts import LEVELS, STAGE_WORDS, Stage
+from evaluator.core.policy import Policy
+from evaluator.core.report import render_text
+from evaluator.reading.parse import Document, json_lines, load_document
+from evaluator.reading.problems import InputError, Problem, raise_if_any
+from evaluator.reading.resources import schema as bundled_schema
+from evaluator.service.batch import Failed as BatchFailed
+from evaluator.service.batch import Interrupted, Tally
+from evaluator.service.batch import run as run_batch
+from evaluator.testing.cases import Summary, collect, load_cases, results_document, run_case, select
+from evaluator.testing.coverage import coverage as rule_coverage
+from evaluator.testing.coverage import parse_minimum, rule_lines, rules
+from evaluator.testing.coverage import render_text as coverage_text
+from evaluator.testing.junit import render_junit
+from evaluator.testing.selection import compile_selection
+from evaluator.versions.authoring import new_draft, publish
+from evaluator.versions.diff import compare as compare_versions
+from evaluator.versions.diff import to_markdown as diff_markdown
+from evaluator.versions.diff import to_text as diff_text
+from evaluator.versions.handbook import build as build_document
+from evaluator.versions.handbook import to_html as document_html
+from evaluator.versions.handbook import to_markdown as document_markdown
+from evaluator.versions.impact import assess as assess_impact
+from evaluator.versions.impact import to_text as impact_text
+from evaluator.versions.loader import load_policy_file
+from evaluator.versions.lock import lock_problems, read_lock
+from evaluator.versions.registry import Registry
+
+BAD_INPUT = 2
+
+
+@contextmanager
+def _bad_input() -> Iterator[None]:
+    """Print every problem of an ``InputError`` and exit 2."""
+    try:
+        yield
+    except InputError as error:
+        for problem in error.problems:
+            click.echo(problem.render(), err=True)
+        count = len(error.problems)
+        click.echo(f"{count} problème{'s' if count > 1 else ''} : rien n'a été évalué.", err=True)
+        sys.exit(BAD_INPUT)
+
+
+def _read(path: str) -> tuple[bytes, str]:
+    if path == "-":
+        return sys.stdin.buffer.read(), "<entrée standard>"
+    try:
+        return Path(path).read_bytes(), path
+    except OSError as error:
+        raise InputError([Problem(path, f"lecture impossible : {error.strerror}")]) from None
+
+
+def _registry(policy_dir: str | None) -> Registry:
+    return Registry.from_directory(Path(policy_dir)) if policy_dir else Registry.default()
+
+
+def _chosen(registry: Registry, version: str | None) -> Policy:
+    """The version named, else the newest."""
+    return registry.version(version) if version else registry.versions[-1]
+
+
+def _write_text(path: str, text: str) -> None:
+    """Write a file the command produces; a file that cannot be written is bad input."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError([Problem(path, f"écriture impossible : {error.strerror}")]) from None
+
+
+policy_dir_option = click.option("--policy-dir", type=click.Path(file_okay=False), default=None,
+                                 help="Répertoire des versions de la politique (par défaut : celles livrées).")
+policy_option = click.option("--policy", "policy_file", type=click.Path(dir_okay=False), default=None,
+                             help="Appliquer ce fichier de politique, quelle que soit la date.")
+version_option = click.option("--policy-version", default=None,
+                              help="Appliquer cette version, au lieu de celle en vigueur à la date de dépôt.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """guichet — décide des demandes de cofinancement du programme Territoires d'IA."""
+
+
+@main.command()
+@click.argument("application", type=str)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="text : rapport en français ; json : décision au format stable.")
+@policy_option
+@version_option
+@policy_dir_option
+def evaluate(application: str, output_format: str, policy_file: str | None, policy_version: str | None,
+             policy_dir: str | None) -> None:
+    """Évalue une demande (fichier YAML ou JSON, « - » pour l'entrée standard)."""
+    with _bad_input():
+        raw, source = _read(application)
+        document = load_document(raw, source)
+        if policy_file:
+            policy = load_policy_file(Path(policy_file))
+            decision = decide(policy, build_application(document, policy))
+        else:
+            decision = _registry(policy_dir).decide(document, policy_version)
+    click.echo(decision.to_json() if output_format == "json" else render_text(decision), nl=output_format == "json")
+
+
+@main.command()
+@click.argument("applications", type=str)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
+              help="Fichier des décisions (par défaut : la sortie standard).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Nombre de processus (par défaut : le nombre de cœurs).")
+@version_option
+@policy_dir_option
+def batch(applications: str, output: str, workers: int | None, policy_version: str | None,
+          policy_dir: str | None) -> None:
+    """Évalue un fichier JSON Lines de demandes (« - » pour l'entrée standard) : une décision JSON
+    par ligne, dans l'ordre des lignes, en flux (mémoire constante) ; chacune donne le numéro de sa
+    ligne (« line »).
+
+    Une ligne invalide donne un enregistrement d'erreur qui la nomme ; le lot continue, et la
+    commande se termine avec le code 2. Interrompu (Ctrl-C : code 130 ; SIGTERM : 143) ou arrêté
+    par une erreur, le lot laisse une sortie faite des réponses aux premières lignes, entières, et
+    dit jusqu'où il est allé."""
+    with _bad_input(), ExitStack() as files:
+        registry = _registry(policy_dir)
+        if policy_version is not None:
+            registry.version(policy_version)  # unknown: bad input at once, not an error record for every line
+        source = "<entrée standard>" if applications == "-" else applications
+        stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
+        target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
+        shown = _progress() if sys.stderr.isatty() else None
+        written = Tally()
+
+        def progress(tally: Tally) -> None:
+            nonlocal written
+            written = tally
+            if shown is not None:
+                shown(tally)
+
+        try:
+            tally = run_batch(registry, stream, target, source, version=policy_version,
+                              workers=workers or os.cpu_count() or 1, progress=progress)
+        except (KeyboardInterrupt, OSError, InputError, BatchFailed) as error:
+            if shown is not None:
+                click.echo(err=True)
+            sys.exit(_batch_stopped(error, written, output))
+        if shown is not None:
+            click.echo(err=True)
+    if tally.refused:
+        click.echo(f"{tally.refused} ligne(s) invalide(s) sur {source}.", err=True)
+        sys.exit(BAD_INPUT)
+
+
+def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
+    """Say why a batch stopped and how far it went (its output holds the whole records of the lines
+    before, nothing after); the exit code."""
+    if isinstance(error, KeyboardInterrupt):
+        number = error.signal if isinstance(error, Interrupted) else signal.SIGINT
+        how, code = f"interrompu ({'Ctrl-C' if number == signal.SIGINT else 'SIGTERM'})", 128 + number
+    elif isinstance(error, InputError):
+        for problem in error.problems:
+            click.echo(problem.render(), err=True)
+        how, code = "arrêté", BAD_INPUT
+    elif isinstance(error, OSError):  # a full disk, a closed pipe: what was decided cannot be written
+        where = output if output != "-" else "<sortie standard>"
+        click.echo(Problem(where, f"écriture impossible : {error.strerror}").render(), err=True)
+        how, code = "arrêté", BAD_INPUT
+    else:
+        click.echo(f"un processus de calcul a échoué : {error}", err=True)
+        how, code = "arrêté", 1
+    lines = written.lines
+    done = (f"{_count(lines, 'ligne traitée', 'lignes traitées')} ({_count(written.decided, 'décision', 'décisions')}, "
+            f"{_count(written.refused, 'refusée', 'refusées')}) ; la sortie contient les décisions des lignes 1 à "
+            f"{_number(lines)}" if lines else "aucune ligne traitée ; la sortie est vide")
+    click.echo(f"guichet batch {how} : {done}.", err=True)
+    return code
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{_number(number)} {one if number <= 1 else many}"
+
+
+def _number(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+def _open(path: str, mode: str) -> IO[bytes]:
+    try:
+        return open(path, mode)
+    except OSError as error:
+        raise InputError([Problem(path, f"ouverture impossible : {error.strerror}")]) from None
+
+
+def _progress() -> Callable[[Tally], None]:
+    """A progress line on standard error, at most five times a second."""
+    start = last = time.monotonic()
+
+    def show(tally: Tally) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.2:
+            last = now
+            done = tally.decided + tally.refused
+            rate = done / (now - start) if now > start else 0
+            click.echo(f"\r  {done:>10,} demandes ({tally.refused:,} refusées), {rate:>8,.0f}/s"
+                       .replace(",", " "), nl=False, err=True)
+
+    return show
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=str)
+@click.option("--kind", type=click.Choice(["auto", "policy", "application", "case"]), default="auto",
+              help="Nature des fichiers (par défaut : reconnue au contenu).")
+@policy_dir_option
+def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
+    """Vérifie des politiques (fichiers ou répertoires de versions), des demandes ou des fichiers de
+    cas ; tous les problèmes sont listés."""
+    problems: list[Problem] = []
+    registry: Registry | None = None
+    for name in files:
+        try:
+            if Path(name).is_dir():
+                checked_set = Registry.from_directory(Path(name))
+                click.echo(f"{checked_set.directory} : versions cohérentes — "
+                           + " ; ".join(_version_line(p) for p in checked_set.versions) + ".")
+                continue
+            raw, source = _read(name)
+            document = load_document(raw, source)
+            detected = kind if kind != "auto" else _detect(document)
+            if detected != "application" and name == "-":
+                what = "une politique" if detected == "policy" else "un fichier de cas"
+                raise InputError([Problem(source, f"{what} se vérifie par son chemin, pas sur l'entrée standard",
+                                          hint="donnez le chemin du fichier : son répertoire compte (verrou, "
+                                               "fichiers qu'il nomme)")])
+            if detected == "policy":
+                policy = load_policy_file(Path(name))
+                lock = read_lock(Path(name).parent)
+                lock_check = lock_problems(Path(name).parent, {policy.version: Path(name)}, {policy.version: policy},
+                                           {k: v for k, v in lock.items() if k == policy.version})
+                if lock_check:
+                    raise InputError(lock_check)
+                click.echo(f"{source} : politique {policy.id} {policy.version} valide.")
+            elif detected == "case":
+                click.echo(f"{source} : {len(load_cases(Path(name)))} cas valides.")
+            else:
+                registry = registry or _registry(policy_dir)
+                policy = registry.governing(document)
+                build_application(document, registry.checked(policy))
+                click.echo(f"{source} : demande valide (politique {policy.version}).")
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        with _bad_input():
+            raise InputError(problems)
+
+
+def _version_line(policy: Policy) -> str:
+    state = "publiée" if policy.status == "published" else "brouillon"
+    return f"{policy.version} ({state}, à partir du {french.day(policy.effective_from)})"
+
+
+def _detect(document: Document) -> str:
+    data = document.data
+    if isinstance(data, dict) and "cases" in data:
+        return "case"
+    if isinstance(data, dict) and "effective_from" in data and "rate" in data:
+        return "policy"
+    return "application"
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=str)
+@click.option("-k", "keyword", default=None, metavar="EXPR",
+              help="Ne lancer que les cas choisis : mots cherchés dans le nom du cas, de son fichier et sa clause "
+                   "(sans tenir compte des majuscules ni des accents), reliés par and, or, not et parenthèses ; "
+                   "une phrase entre guillemets. Ex. : -k \"fenetre and not veille\".")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="text : échecs et résumé en français ; json : résultats pour les outils.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
+              help="Écrire aussi les résultats en JUnit XML (lu par GitLab, Jenkins…) dans ce fichier.")
+@click.option("--fail-on-empty", is_flag=True, help="Échouer (code 1) quand aucun cas n'est lancé.")
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Rapporter, règle par règle, les issues de la politique que les cas ont exercées.")
+@click.option("--coverage-min", default=None, metavar="PCT",
+              help="Échouer (code 1) si la couverture des règles est inférieure à PCT % (implique --coverage).")
+@click.option("--coverage-json", type=click.Path(dir_okay=False), default=None,
+              help="Écrire la couverture en JSON dans ce fichier (implique --coverage).")
+@policy_dir_option
+def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, junit_xml: str | None,
+              fail_on_empty: bool, with_coverage: bool, coverage_min: str | None, coverage_json: str | None,
+              policy_dir: str | None) -> None:
+    """Lance les cas de test (par défaut : tests/cases) et résume « N passed, N failed ».
+
+    Codes de sortie : 0 tous les cas passent, 1 un cas échoue (ou aucun cas avec --fail-on-empty, ou
+    une couverture sous --coverage-min), 2 entrée invalide (fichier de cas, demande d'un cas, option)."""
+    with _bad_input():
+        minimum = parse_minimum(coverage_min) if coverage_min is not None else None
+        selection = compile_selection(keyword or "")
+        registry = _registry(policy_dir)
+        cases, problems = collect([Path(p) for p in paths] or [Path("tests/cases")])
+        raise_if_any(problems)
+    selected = select(cases, selection)
+    results = [run_case(case, registry) for case in selected]
+    summary = Summary.of(results, len(cases) - len(selected))
+    report = None
+    if with_coverage or minimum is not None or coverage_json:
+        documents = {p.version: load_document(Path(p.origin).read_bytes(), p.origin) for p in registry.versions}
+        report = rule_coverage(registry.versions, [r.decision for r in results if r.decision is not None],
+                               {p.version: rule_lines(documents[p.version], rules(p)) for p in registry.versions})
+    writes = [(junit_xml, render_junit(results))] if junit_xml else []
+    if coverage_json and report is not None:
+        writes.append((coverage_json, json.dumps(report.to_dict(minimum), ensure_ascii=False, indent=2) + "\n"))
+    with _bad_input():
+        for target, text in writes:
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError([Problem(target, f"écriture impossible : {error.strerror}")]) from None
+            _write_text(target, text)
+    if output_format == "json":
+        document = results_document(results, summary)
+        if report is not None:
+            document["coverage"] = report.to_dict(minimum)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            if not result.passed:
+                click.echo(f"{'ERREUR' if result.verdict == 'error' else 'ÉCHEC'} {result.case.location} — "
+                           f"{result.case.name}")
+                for line in result.explanation():
+                    click.echo("    " + line.replace("\n", "\n    "))
+        if report is not None:
+            click.echo("\n".join(coverage_text(report, minimum)))
+        click.echo(summary.line())
+    if summary.errors:
+        click.echo(f"{summary.errors} cas dont la demande est refusée : corrigez le fichier de cas.", err=True)
+        sys.exit(BAD_INPUT)
+    if summary.failed:
+        sys.exit(1)
+    if fail_on_empty and not summary.ran:
+        click.echo("aucun cas lancé (--fail-on-empty) : vérifiez les chemins et l'expression -k.", err=True)
+        sys.exit(1)
+    if minimum is not None and report is not None and not report.meets(minimum):
+        click.echo(f"couverture des règles insuffisante : {report.covered}/{report.total} issues exercées, "
+                   f"minimum exigé {coverage_min} %.", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+@main.command()
+@click.option("--version", "version", default=None, help="La version dont lister les faits (par défaut : la dernière).")
+@policy_dir_option
+def facts(version: str | None, policy_dir: str | None) -> None:
+    """Liste les faits qu'une expression de la politique peut lire, et quand ils sont connus."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = _chosen(registry, version)
+    table = chosen.facts
+    click.echo(f"Faits de la version {chosen.version} ({chosen.origin}) :")
+    for stage in Stage:
+        click.echo(f"Faits connus dès {STAGE_WORDS[stage]} :")
+        for fact in table.application.values():
+            if fact.stage == stage:
+                optional = ", facultatif" if fact.optional else ""
+                click.echo(f"  {fact.name:<34} {fact.type.value}{optional} — {fact.label}")
+    for level, title in zip(LEVELS[2:], ("d'une entité (catégories de bénéficiaires, agrégats)",
+                                         "d'une ligne de dépenses (agrégats)", "d'une pièce (agrégats)"), strict=True):
+        click.echo(f"Faits {title} :")
+        for fact in table.items(level).values():
+            optional = ", facultatif" if fact.optional else ""
+            click.echo(f"  {fact.name:<34} {fact.type.value}{optional} — {fact.label}")
+
+
+@main.group()
+def policy() -> None:
+    """Créer et publier les versions d'une politique."""
+
+
+@policy.command("new")
+@click.argument("version")
+@click.option("--from", "source_version", required=True, help="La version à copier.")
+@click.option("--effective-from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date de dépôt à partir de laquelle la nouvelle version s'appliquera (AAAA-MM-JJ).")
+@policy_dir_option
+def policy_new(version: str, source_version: str, effective_from: datetime, policy_dir: str | None) -> None:
+    """Écrit un brouillon de VERSION, copie d'une version existante, à amender."""
+    with _bad_input():
+        written = new_draft(_registry(policy_dir), version, source_version, effective_from.date())
+    click.echo(f"Brouillon de la version {version} écrit : {written.path}")
+    click.echo(f"  copie de la version {source_version}, applicable aux demandes déposées à partir du "
+               f"{french.day(written.policy.effective_from)} une fois publiée.")
+    where = f" --policy-dir {policy_dir}" if policy_dir else ""
+    click.echo("Ensuite : amendez le fichier, puis")
+    click.echo(f"  guichet validate {written.path}")
+    click.echo(f"  guichet diff 1.0 {version}{where}".replace("1.0", source_version, 1))
+    click.echo(f"  guichet policy publish {version}{where}")
+
+
+@policy.command("publish")
+@click.argument("version")
+@policy_dir_option
+def policy_publish(version: str, policy_dir: str | None) -> None:
+    """Publie le brouillon VERSION : le vérifie avec les autres versions, le fige et inscrit son
+    empreinte dans le verrou."""
+    with _bad_input():
+        written = publish(_registry(policy_dir), version, date.today())
+    click.echo(f"Version {version} publiée : {written.path}")
+    click.echo(f"  applicable aux demandes déposées à partir du {french.day(written.policy.effective_from)}.")
+    click.echo(f"  empreinte sha256 {written.policy.sha256} inscrite dans {written.lock}.")
+    click.echo("  Elle est désormais figée : tout amendement sera une nouvelle version.")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["policy", "application", "decision", "case"]))
+@click.option("--version", "version", default=None,
+              help="Pour « application » : le schéma des demandes de cette version (par défaut : la dernière).")
+@policy_dir_option
+def schema(name: str, version: str | None, policy_dir: str | None) -> None:
+    """Affiche un schéma JSON : policy, application (celui d'une version), decision ou case."""
+    if name != "application":
+        click.echo(json.dumps(bundled_schema(name), ensure_ascii=False, indent=2))
+        return
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = _chosen(registry, version)
+    click.echo(json.dumps(application_schema(chosen.facts), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--version", "version", default=None, help="La version à documenter (par défaut : la dernière).")
+@click.option("--format", "output_format", type=click.Choice(["markdown", "html"]), default="markdown")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Fichier à écrire (par défaut : la sortie standard).")
+@policy_dir_option
+def docs(version: str | None, output_format: str, output: str | None, policy_dir: str | None) -> None:
+    """Rend une version de la politique en document à relire contre le cahier des charges."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        chosen = _chosen(registry, version)
+    blocks = build_document(chosen)
+    text = (document_html(blocks, f"{chosen.title} — version {chosen.version}") if output_format == "html"
+            else document_markdown(blocks))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        with _bad_input():
+            _write_text(output, text)
+        click.echo(f"Documentation de la version {chosen.version} écrite : {output}")
+
+
+@main.command()
+@click.argument("old_version")
+@click.argument("new_version")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text")
+@policy_dir_option
+def diff(old_version: str, new_version: str, output_format: str, policy_dir: str | None) -> None:
+    """Liste, en termes métier, ce qui change d'une version à l'autre."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        old, new = registry.version(old_version), registry.version(new_version)
+    changes = compare_versions(old, new)
+    if output_format == "json":
+        click.echo(json.dumps({"from": old.version, "to": new.version, "changes": [c.to_dict() for c in changes]},
+                              ensure_ascii=False, indent=2))
+    elif output_format == "markdown":
+        click.echo(diff_markdown(old, new, changes), nl=False)
+    else:
+        click.echo(diff_text(old, new, changes), nl=False)
+
+
+@main.command()
+@click.option("--from", "old_version", required=True, help="La version en vigueur.")
+@click.option("--to", "new_version", required=True, help="La version envisagée (un brouillon convient).")
+@click.argument("applications", type=str)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@policy_dir_option
+def impact(old_version: str, new_version: str, applications: str, output_format: str, policy_dir: str | None) -> None:
+    """Évalue un portefeuille de demandes (JSON Lines) sous deux versions et résume ce qui change."""
+    with _bad_input():
+        registry = _registry(policy_dir)
+        old, new = (registry.checked(registry.version(v)) for v in (old_version, new_version))
+        raw, source = _read(applications)
+    result = assess_impact(old, new, json_lines(io.BytesIO(raw)), source)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(impact_text(result), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port d'écoute.")
+@policy_dir_option
+@click.option("--decision-log", type=click.Path(dir_okay=False), default=None,
+              help="Tenir le journal des décisions dans ce fichier (JSON Lines, ajouts seulement).")
+@click.option("--log-inputs", is_flag=True,
+              help="Enregistrer aussi chaque demande dans le journal, pour pouvoir la rejouer (guichet replay).")
+@click.option("--max-body", type=click.IntRange(min=1), default=None, metavar="OCTETS",
+              help="Taille maximale d'un corps de requête (par défaut : 1 Mio) ; au-delà : 413.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Nombre maximal de demandes d'un lot (par défaut : 1000).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Recharger les politiques quand leurs fichiers changent (SIGHUP les recharge aussi).")
+@click.option("--watch-interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDES",
+              help="Intervalle de surveillance des fichiers des politiques.")
+@click.option("--access-log", is_flag=True, help="Journaliser chaque requête.")
+def serve(host: str, port: int, policy_dir: str | None, decision_log: str | None, log_inputs: bool,
+          max_body: int | None, max_batch: int | None, watch: bool, watch_interval: float, access_log: bool) -> None:
+    """Lance le service HTTP : POST /v1/decisions, POST /v1/decisions:batch, GET /v1/policies,
+    GET /v1/policies/{version}, GET /v1/policies/{version}/doc, GET /healthz, GET /openapi.json.
+
+    Les politiques sont rechargées à chaud : un ensemble invalide est refusé, et le précédent reste
+    en service (GET /healthz montre l'erreur)."""
+    import logging
+
+    from evaluator.service.decision_log import DecisionLog
+    from evaluator.service.http import MAX_BATCH, MAX_BODY_BYTES, Limits
+    from evaluator.service.http import run as run_server
+    from evaluator.service.live import LiveRegistry
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s")
+    with _bad_input():
+        live = LiveRegistry(Path(policy_dir) if policy_dir else None)
+        log = DecisionLog(Path(decision_log), store_input=log_inputs) if decision_log else None
+    limits = Limits(max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH)
+    run_server(live, host=host, port=port, decision_log=log, limits=limits,
+               watch_interval=watch_interval if watch else None, access_log=access_log)
+
+
+@main.command()
+@click.argument("log_file", metavar="JOURNAL", type=str)
+@click.option("--same-version", is_flag=True,
+              help="Rejouer chaque décision avec la version qui l'a prise (par défaut : la version choisie comme "
+                   "alors, en vigueur à la date de dépôt ou demandée).")
+@policy_dir_option
+def replay(log_file: str, same_version: bool, policy_dir: str | None) -> None:
+    """Rejoue les demandes d'un journal des décisions (guichet serve --decision-log --log-inputs) et
+    signale toute décision qui serait différente.
+
+    Codes de sortie : 0 aucune différence, 1 une décision au moins serait différente, 2 entrée
+    invalide (journal illisible, ligne mal formée, politiques invalides)."""
+    from evaluator.service.decision_log import replay as replay_log
+
+    with _bad_input():
+        registry = _registry(policy_dir)
+        stream = _open(log_file, "rb")
+    with stream:
+        result = replay_log(registry, json_lines(stream), log_file, same_version=same_version)
+    for difference in result.differences:
+        click.echo(difference.render(log_file))
+    for problem in result.problems:
+        click.echo(problem.render(), err=True)
+    click.echo(result.summary())
+    if result.without_input and not result.replayed:
+        click.echo("Aucune demande enregistrée : lancez le service avec --log-inputs pour pouvoir rejouer.")
+    if result.problems:
+        sys.exit(BAD_INPUT)
+    if result.differences:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
