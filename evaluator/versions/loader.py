@@ -114,7 +114,7 @@ class _Builder:
             if key in taken:
                 section = "parameters" if key in self.parameters else "lists"
                 self.problem((section, key), f"« {key} » est déjà le nom d'un fait de la demande",
-                              "choisissez un autre nom")
+                             "choisissez un autre nom")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class _Builder:
         for name in _PLACEHOLDER.findall(raw):
             if name not in self.parameters:
                 self.problem(path, f"paramètre inconnu « {{{name}}} » dans le texte",
-                              "un texte ne peut citer que les paramètres de la section parameters")
+                             "un texte ne peut citer que les paramètres de la section parameters")
         try:
             list(string.Formatter().parse(raw))
         except ValueError:
@@ -208,7 +208,7 @@ class _Builder:
         key = item.get("field", name)
         if key in structure_keys(level):
             self.problem((*path, "field"), f"« {key} » est une clé de la structure de toute demande",
-                          "choisissez une autre clé (field)")
+                         "choisissez une autre clé (field)")
         if "values" in item and kind != "text":
             self.problem((*path, "values"), "seul un texte (type: text) a une liste de valeurs admises")
         for bound in ("minimum", "maximum"):
@@ -218,7 +218,7 @@ class _Builder:
             self.problem((*path, "maximum"), "le maximum est plus petit que le minimum : aucune valeur n'est admise")
         if item.get("optional") and "default" in item:
             self.problem((*path, "default"), "une information facultative n'a pas de valeur par défaut",
-                          "retirez « default » ou « optional »")
+                         "retirez « default » ou « optional »")
         optional = bool(item.get("optional", False))
         declared = Field(name, level, key, kind, self.text((*path, "label")), optional, None, not optional,
                          tuple(item["values"]) if "values" in item and kind == "text" else None,
@@ -325,7 +325,7 @@ class _Builder:
         quantum = Decimal(rounding["quantum"]).normalize()  # 0.010 rounds to the cent, 1.0 to the euro
         if quantum not in _QUANTA:
             self.problem(("rounding", "quantum"), f"pas d'arrondi {quantum} non admis : 0.01, 0.1 ou 1",
-                          "un arrondi se fait au centime (0.01), à la dizaine de centimes (0.1) ou à l'euro (1)")
+                         "un arrondi se fait au centime (0.01), à la dizaine de centimes (0.1) ou à l'euro (1)")
         return Rounding(self.text(("rounding", "label")), quantum, rounding["mode"], rounding["clause"],
                         self.interpretation(("rounding",), rounding))
 

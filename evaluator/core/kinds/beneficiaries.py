@@ -37,7 +37,7 @@ def load(loader: Loader) -> Beneficiaries:
                 cases.append(CategoryCase(when, case["outcome"], loader.text((*path, "cases", index, "label"))))
         if item["outcome"] != "eligible" and "reason" not in item and not cases:
             loader.problem(path, f"la catégorie « {key} » n'est pas éligible sans dire pourquoi",
-                          "ajoutez « reason: » avec le motif")
+                           "ajoutez « reason: » avec le motif")
         return Category(key, rule_id(path), loader.text((*path, "label")), item["outcome"],
                         loader.text((*path, "reason")) if "reason" in item else None, tuple(cases),
                         item.get("clause", clause), loader.interpretation(path, item))

@@ -26,7 +26,7 @@ def load(loader: Loader, path: JsonPath, clause: str, stage: Stage) -> tuple[Che
         absent = tuple(name for name in test.names if name in optional)
         if "on_absent" in item and not absent:
             loader.problem((*item_path, "on_absent"), "« on_absent » sans fait facultatif dans le test",
-                          "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
+                           "retirez « on_absent » : les faits lus par ce test sont toujours renseignés")
         return Check(key, rule_id(item_path), loader.text((*item_path, "label")), test, item["on_fail"],
                      item.get("on_absent"), item.get("clause", clause), loader.interpretation(item_path, item),
                      absent)

@@ -45,7 +45,7 @@ def load(loader: Loader) -> Expenses:
     kinds = {k.id: k for k in loader.items(("expenses", "kinds"), kind)}
     if not any(k.group == "licence" for k in kinds.values()):
         loader.problem(("expenses", "kinds"), "aucune nature de dépense n'est dans le groupe licence",
-                      "une demande ne peut être cofinancée sans licence éligible")
+                       "une demande ne peut être cofinancée sans licence éligible")
     period = section["funded_period"]
     formula_item = section["eligible_deployment"]
     formula = loader.expression(("expenses", "eligible_deployment", "formula"), Stage.REQUESTED, Type.NUMBER)
@@ -69,8 +69,8 @@ def _duration(loader: Loader, name: str) -> str:
     fact = next((item.fact() for item in loader.facts.at("expense") if item.name == name), None)
     if fact is None or fact.type is not Type.NUMBER:
         loader.problem(("expenses", "funded_period", "duration"),
-                      f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",
-                      "déclarez-le dans facts.inputs avec « at: expense » et « type: integer »")
+                       f"« {name} » n'est pas un nombre déclaré pour chaque ligne de dépenses",
+                       "déclarez-le dans facts.inputs avec « at: expense » et « type: integer »")
     return name
 
 

@@ -26,7 +26,7 @@ def load(loader: Loader) -> Rate:
         last = key == keys[-1]
         if last and "when" in item:
             loader.problem((*path, "when"), "le dernier palier du taux de base s'applique sans condition",
-                          "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
+                           "retirez « when » du dernier palier, ou ajoutez un palier par défaut")
         if not last and "when" not in item:
             loader.problem(path, "seul le dernier palier du taux de base peut être sans condition")
         when = loader.expression((*path, "when"), Stage.MUTUALISATION, Type.BOOL) if "when" in item else None

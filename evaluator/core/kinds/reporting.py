@@ -43,6 +43,6 @@ def _branches(indicator: Indicator, _policy: Policy) -> tuple[Branch, ...]:
 
 INDICATOR = Kind("indicator", Noun("indicateur", False), lambda policy: policy.reporting.indicators, _branches,
                  lambda indicator, _policy: (("quand", indicator.when.text if indicator.when else "toujours"),
-                                            ("fréquence", indicator.frequency)))
+                                             ("fréquence", indicator.frequency)))
 SECTION = Section("reporting", "Indicateurs d'impact", (INDICATOR,), evaluate, lambda policy: policy.reporting,
                   load)
