@@ -221,3 +221,16 @@ def test_a_field_named_like_a_fact_read_where_it_is_read_is_refused(policy_text,
 def test_the_funded_period_reads_a_declared_field_not_the_amount(policy_text):
     [problem] = _refused(policy_text, ("    duration: months\n", "    duration: amount\n"))
     assert problem.path == ("expenses", "funded_period", "duration")
+
+
+def test_an_application_without_a_date_is_checked_against_the_published_version(versions: Path, application):
+    """With no submission date to choose a version by, the newest published one says what is wrong,
+    never a draft staff are still writing."""
+    registry = Registry.from_directory(versions)
+    application["applicant"]["labelled_territory"] = True  # only the 1.1 draft declares it
+    del application["submitted_on"]
+    with pytest.raises(InputError) as raised:
+        registry.evaluate(application)
+    assert {(p.path, p.message) for p in raised.value.problems} == {
+        ((), "clé obligatoire manquante : « submitted_on »"),
+        (("applicant", "labelled_territory"), "clé inconnue : « labelled_territory »")}

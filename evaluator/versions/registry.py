@@ -95,12 +95,14 @@ class Registry:
     def governing(self, document: Document, version: str | None = None, as_of: date | None = None) -> Policy:
         """The version that decides an application document: the named version, else the version in
         force on ``as_of``, else on its submission date. An application without a valid submission
-        date is checked against the newest version's schema, which says what is wrong."""
+        date is checked against the schema of the newest published version (of the newest draft when
+        none is published), which says what is wrong."""
         if version is not None:
             return self.version(version)
         submitted = as_of or submission_date(document)
         if submitted is None:
-            newest = self.versions[-1]
+            published, _ = self._published
+            newest = published[-1] if published else self.versions[-1]
             build_application(document, self.checked(newest))  # raises: submitted_on is required
             raise InputError([document.problem(("submitted_on",), "date de dépôt illisible")])
         return self.in_force(submitted)
