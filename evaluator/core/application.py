@@ -241,11 +241,7 @@ def build_application(document: Document, policy: Policy) -> Application:
     siren = applicant.siren
     expenses = tuple([_expense(reader, index, item, siren) for index, item in enumerate(data["expenses"])])
     submitted_on = parse_date(data["submitted_on"])
-    facts: dict[str, Any] = {
-        "submitted_on": submitted_on,
-        "document_kinds": tuple(sorted({supplied.kind for supplied in documents})),
-        "co_beneficiary_count": len(co_beneficiaries),
-    }
+    facts: dict[str, Any] = {"submitted_on": submitted_on}
     for name, value in applicant.facts.items():
         if name != "siren" and name != "name":
             facts[APPLICANT_PREFIX + name] = value
@@ -283,7 +279,7 @@ def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], 
     assert aggregate.of is not None, "only a count has no « of »"
     values = list(map(aggregate.of.function, items))
     if operation == "sum":
-        return sum(values, _ZERO)
+        return sum(values)  # an int for a sum of counts or licences, a Decimal for amounts or shares
     if operation in ("min", "max"):
         return (min if operation == "min" else max)(values, default=_ZERO)
     if operation == "any":

@@ -170,7 +170,8 @@ class Decision:
 
     @property
     def licence_count(self) -> int:
-        return int(self.facts["licence_count"])
+        """The licences of the entities covered."""
+        return sum(entity.licences for _, entity, _, covered in self.entity_rows if covered)
 
     @cached_property
     def rate(self) -> RateBuildUp:

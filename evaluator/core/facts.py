@@ -157,12 +157,6 @@ APPLICANT_PREFIX = "applicant_"
 
 ENGINE_FACTS = (
     Fact("submitted_on", Type.DATE, "date de dépôt de la demande", "date"),
-    Fact("document_kinds", Type.TEXT_LIST, "natures des pièces fournies"),
-    Fact("co_beneficiary_count", Type.NUMBER, "co-bénéficiaires déclarés", "entities"),
-    Fact("covered_co_beneficiary_count", Type.NUMBER, "co-bénéficiaires couverts", "entities", stage=Stage.ENTITIES),
-    Fact("co_beneficiaries_with_licences", Type.NUMBER, "co-bénéficiaires couverts ayant au moins une licence",
-         "entities", stage=Stage.ENTITIES),
-    Fact("licence_count", Type.NUMBER, "licences des entités couvertes", "licences", stage=Stage.ENTITIES),
     Fact("requested_total", Type.NUMBER, "montant total demandé", "euros", stage=Stage.REQUESTED),
     Fact("licence_requested", Type.NUMBER, "licences demandées (avant prorata)", "euros", stage=Stage.REQUESTED),
     Fact("deployment_requested", Type.NUMBER, "déploiement demandé par les entités couvertes", "euros",

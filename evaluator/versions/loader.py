@@ -353,7 +353,8 @@ def _expression_problems(document: Document, known: list[Problem]) -> list[Probl
     """When the schema already refuses a policy, its expressions are still checked, against every
     fact, parameter and list that can be read, so that one run reports all the file's mistakes."""
     data = document.data if isinstance(document.data, dict) else {}
-    scope: dict[str, Symbol] = {fact.name: fact.symbol() for fact in (*ENGINE_FACTS, *ITEM_CORE["entity"])}
+    scope: dict[str, Symbol] = {fact.name: fact.symbol() for fact in ENGINE_FACTS}
+    scope.update((fact.name, fact.symbol()) for core in ITEM_CORE.values() for fact in core)
     declared = data.get("facts")
     declared = declared if isinstance(declared, dict) else {}
     types: dict[str, Type] = {str(name): kind for name, kind in FIELD_TYPES.items()}

@@ -1,7 +1,7 @@
 """Beneficiary categories (``beneficiaries.categories``, ``beneficiaries.unknown_category``): each
 entity's category gives its outcome; the applicant's leads the application to it, a co-beneficiary
 of an ineligible category is set aside with its expense lines. Then the facts over the entities
-covered: the engine's (counts, licences) and the policy's aggregates."""
+covered: the aggregates the policy declares (``facts.aggregates``)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ def load(loader: Loader) -> Beneficiaries:
 def evaluate(work: Work) -> None:
     application = work.application
     covered = work.covered
-    with_licences = licences = 0
     people: list[tuple[Role, Entity]] = [("applicant", application.applicant)]
     people.extend(("co_beneficiary", entity) for entity in application.co_beneficiaries)
     for role, entity in people:
@@ -68,13 +67,7 @@ def evaluate(work: Work) -> None:
         work.entity_rows.append((role, entity, outcome, is_covered))
         if is_covered:
             covered.append(entity)
-            licences += entity.licences
-            if not applicant and entity.licences > 0:
-                with_licences += 1
     facts = work.facts
-    facts["covered_co_beneficiary_count"] = len(covered) - 1
-    facts["co_beneficiaries_with_licences"] = with_licences
-    facts["licence_count"] = licences
     if work.policy.covered_aggregates:
         each = tuple(entity.facts for entity in covered)
         for aggregate in work.policy.covered_aggregates:

@@ -27,7 +27,7 @@ def evaluate(work: Work) -> None:
     section = work.policy.mutualisation
     facts = work.facts
     mutualised = facts["mutualised"] = bool(section.mutualised_when.function(facts))
-    count = facts["co_beneficiaries_with_licences"]
+    count = sum(1 for entity in work.covered[1:] if entity.licences > 0)
     work.find(Applied(section.rule, "pass" if mutualised else "info", section.clause, None,
                       section.mutualised_when.inputs, None, "yes" if mutualised else "no", message,
                       (section.label, mutualised, count)))

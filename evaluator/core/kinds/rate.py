@@ -70,7 +70,7 @@ def evaluate(work: Work) -> None:
             break
     work.tier = tier
     find(tier.when_taken)
-    supplied = facts["document_kinds"]
+    supplied = {document.kind for document in work.application.documents}
     total = tier.rate
     for bonus in rate.bonuses:
         evidence = bonus.evidence

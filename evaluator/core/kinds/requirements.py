@@ -36,7 +36,7 @@ def load(loader: Loader) -> Documents:
 
 def evaluate(work: Work) -> None:
     supplied = work.application.documents
-    kinds = set(work.facts["document_kinds"])
+    kinds = {document.kind for document in supplied}
     facts = work.facts
     covered = {e.siren for e in work.covered}
     for requirement in work.policy.documents.requirements:
