@@ -14,6 +14,7 @@ from conftest import POLICY_FILE, decide_with
 from evaluator import InputError, Registry, load_policy
 from evaluator.core.facts import Stage
 from evaluator.core.kinds.beneficiaries import entity_facts
+from evaluator.versions.diff import compare
 
 
 def test_an_application_gives_exactly_the_input_facts(registry: Registry, application, policy):
@@ -84,6 +85,13 @@ def test_the_same_field_is_refused_by_a_version_that_does_not_declare_it(version
                                                "clé inconnue : « labelled_territory »")
     assert problem.hint is not None
     assert problem.hint.startswith("information de la version 1.1, inconnue de la version 1.0 qui régit cette demande")
+
+
+def test_diff_says_where_a_new_field_sits_and_what_its_absence_means(versions: Path):
+    registry = Registry.from_directory(versions)
+    texts = [change.text for change in compare(registry.version("1.0"), registry.version("1.1"))]
+    assert "Nouvelle information de la demande « territoire labellisé « Territoire d'IA » » " \
+           "(chaque entité ; oui ou non ; par défaut non)" in texts
 
 
 def test_each_version_has_its_own_application_schema(versions: Path):

@@ -142,6 +142,8 @@ def _summary(rule: Rule) -> str:
         return f" ({rule.fields[0][1]})"
     if rule.kind.noun in _BY_FIRST_FIELD:
         return f" : {rule.fields[0][1]}"
+    if rule.kind is FIELD:
+        return f" ({' ; '.join(value for _, value in rule.fields)})"
     return ""
 
 
