@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-from evaluator import Decision, Policy, Registry, load_policy
+from evaluator import Decision, InputError, Policy, Problem, Registry, load_policy
 from evaluator.core.application import build_application, mapping_document
 from evaluator.core.engine import evaluate
 
@@ -61,15 +61,22 @@ def decide(policy: Policy) -> Callable[[dict[str, Any]], Decision]:
     return lambda application: decide_with(policy, application)
 
 
+def edited(text: str, *edits: tuple[str, str]) -> str:
+    """``text`` with the edits ``(old, new)`` made, as staff would; each ``old`` stands there once."""
+    for old, new in edits:
+        assert text.count(old) == 1, f"edit target not unique: {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def refused(policy_text: str, *edits: tuple[str, str]) -> list[Problem]:
+    """The problems of the policy ``policy_text`` once edited, which must be refused at load."""
+    with pytest.raises(InputError) as raised:
+        load_policy(edited(policy_text, *edits).encode(), "broken.yaml")
+    return raised.value.problems
+
+
 @pytest.fixture
 def amended(policy_text: str) -> Callable[..., Policy]:
     """The v1.0 policy with textual edits ``(old, new)`` applied to its YAML, as staff would."""
-
-    def make(*edits: tuple[str, str]) -> Policy:
-        text = policy_text
-        for old, new in edits:
-            assert text.count(old) == 1, f"edit target not unique in the policy: {old!r}"
-            text = text.replace(old, new)
-        return load_policy(text.encode(), "amended.yaml")
-
-    return make
+    return lambda *edits: load_policy(edited(policy_text, *edits).encode(), "amended.yaml")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILE, decide_with
+from conftest import POLICY_FILE, decide_with, refused
 from evaluator import InputError, Registry, load_policy
 from evaluator.core.facts import Stage
 from evaluator.core.kinds.beneficiaries import entity_facts
@@ -137,22 +137,12 @@ def test_an_aggregate_that_reads_an_unknown_field_is_refused_at_load(policy_text
     assert problem.hint == "vouliez-vous dire « qpv_population_share » ?"
 
 
-def test_a_field_on_a_structural_key_is_refused(policy_text):
+def test_a_field_on_a_structural_key_isrefused(policy_text):
     declared = "    months:\n      at: expense\n"
     text = policy_text.replace(declared, declared + "      field: amount\n")
     with pytest.raises(InputError) as raised:
         load_policy(text.encode(), "broken.yaml")
     assert [p.path for p in raised.value.problems] == [("facts", "inputs", "months", "field")]
-
-
-def _refused(policy_text: str, *edits: tuple[str, str]) -> list:
-    text = policy_text
-    for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    with pytest.raises(InputError) as raised:
-        load_policy(text.encode(), "broken.yaml")
-    return raised.value.problems
 
 
 SHARE = "      label: part de la population de l'entité en QPV\n      default: 0\n"
@@ -178,7 +168,7 @@ BUDGET = ("    budget:\n      at: application\n      type: money\n      label: b
 def test_a_default_an_application_could_not_give_is_refused_at_load(policy_text, edit, name, words):
     """A default is a value of the field: the field's schema in the version's application schema
     says which (a share between 0 and 1, an integer within its bounds, a country code…)."""
-    [problem] = _refused(policy_text, edit)
+    [problem] = refused(policy_text, edit)
     assert problem.path is not None and problem.path[:4] == ("facts", "inputs", name, "default")
     assert problem.message.startswith("valeur par défaut refusée : ") and words in problem.message
     assert problem.line is not None
@@ -194,15 +184,15 @@ def test_a_default_is_read_as_an_application_gives_it(amended):
     assert type(defaults["months"]) is int
 
 
-def test_bounds_that_admit_no_value_are_refused(policy_text):
+def test_bounds_that_admit_no_value_arerefused(policy_text):
     bounds = "      minimum: 1\n      maximum: 120\n"
-    [problem] = _refused(policy_text, (bounds, bounds.replace("minimum: 1\n", "minimum: 121\n")))
+    [problem] = refused(policy_text, (bounds, bounds.replace("minimum: 1\n", "minimum: 121\n")))
     assert problem.path == ("facts", "inputs", "months", "maximum")
 
 
-def test_two_fields_read_from_one_key_of_one_level_are_refused(policy_text):
+def test_two_fields_read_from_one_key_of_one_level_arerefused(policy_text):
     twice = "    coastal:\n      at: entity\n      field: overseas\n      type: boolean\n      label: littoral\n"
-    problems = _refused(policy_text, (FRUGAL, FRUGAL + twice + "      default: false\n"))
+    problems = refused(policy_text, (FRUGAL, FRUGAL + twice + "      default: false\n"))
     assert [(p.path, p.message) for p in problems] == [
         (("facts", "inputs", "overseas"), "« overseas » est déjà la clé de l'information « coastal » (at: entity)")]
 
@@ -215,19 +205,19 @@ def test_two_fields_read_from_one_key_of_one_level_are_refused(policy_text):
     ("expense", "amount", "amount_excluding_tax", "amount"),
     ("document", "signed_by", "signatories", "signed_by"),
 ])
-def test_a_field_named_like_a_fact_read_where_it_is_read_is_refused(policy_text, level, name, key, clash):
+def test_a_field_named_like_a_fact_read_where_it_is_read_isrefused(policy_text, level, name, key, clash):
     """A field would silently replace the fact of that name (the entity's category, the line's
     amount, the applicant's overseas flag…) in what expressions read."""
     field = f"    {name}:\n      at: {level}\n" + (f"      field: {key}\n" if key else "") + (
         "      type: text\n      label: information en double\n      optional: true\n")
-    problems = _refused(policy_text, (FRUGAL, FRUGAL + field))
+    problems = refused(policy_text, (FRUGAL, FRUGAL + field))
     assert problems, "refused"
     assert {p.message.split(" est déjà")[0].split(" (")[0] for p in problems} >= {f"« {clash} »"}
     assert all(p.message.endswith("est déjà le nom d'un fait") for p in problems)
 
 
 def test_the_funded_period_reads_a_declared_field_not_the_amount(policy_text):
-    [problem] = _refused(policy_text, ("    duration: months\n", "    duration: amount\n"))
+    [problem] = refused(policy_text, ("    duration: months\n", "    duration: amount\n"))
     assert problem.path == ("expenses", "funded_period", "duration")
 
 

@@ -7,18 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import decide_with
-from evaluator import InputError, load_policy
-
-
-def _problems(policy_text: str, *edits: tuple[str, str]):
-    text = policy_text
-    for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    with pytest.raises(InputError) as raised:
-        load_policy(text.encode(), "broken.yaml")
-    return raised.value.problems
+from conftest import decide_with, refused
+from evaluator import load_policy
 
 
 def _line_of(policy_text: str, needle: str) -> int:
@@ -48,7 +38,7 @@ def test_labels_quote_parameters(policy):
 
 
 def test_unknown_fact_is_refused_at_its_line(policy_text):
-    problems = _problems(policy_text, ("when: mutualised or licence_count >= licence_threshold",
+    problems = refused(policy_text, ("when: mutualised or licence_count >= licence_threshold",
                                        "when: mutualised or licence_cont >= licence_threshold"))
     assert len(problems) == 1
     problem = problems[0]
@@ -59,7 +49,7 @@ def test_unknown_fact_is_refused_at_its_line(policy_text):
 
 
 def test_all_problems_of_a_file_in_one_run(policy_text):
-    problems = _problems(
+    problems = refused(
         policy_text,
         ("test: not extra_eu_jurisdiction", "test: not extra_eu_jurisdiction and"),
         ("test: editor_country in eu_member_states", "test: editor_country in eu_states"),
@@ -72,7 +62,7 @@ def test_all_problems_of_a_file_in_one_run(policy_text):
 
 
 def test_duplicate_key_is_refused(policy_text):
-    problems = _problems(policy_text, ("    region: {label: Région, outcome: eligible}\n",
+    problems = refused(policy_text, ("    region: {label: Région, outcome: eligible}\n",
                                        "    region: {label: Région, outcome: eligible}\n"
                                        "    region: {label: Région, outcome: eligible}\n"))
     assert "clé en double : « region »" in problems[0].message
@@ -81,50 +71,50 @@ def test_duplicate_key_is_refused(policy_text):
 
 @pytest.mark.parametrize("rate", ["1.5", "40", "-0.1"])
 def test_out_of_range_rate_is_refused(policy_text, rate):
-    problems = _problems(policy_text, ("      rate: 0.30\n", f"      rate: {rate}\n"))
+    problems = refused(policy_text, ("      rate: 0.30\n", f"      rate: {rate}\n"))
     assert problems[0].path == ("rate", "base", "standard", "rate")
     assert problems[0].hint == "un taux s'écrit comme une fraction : 40 % s'écrit 0.40"
 
 
 def test_a_rule_without_clause_is_refused(policy_text):
     parameter = "    label: Seuil de licences du taux majoré\n    value: 500\n    unit: licences\n"
-    problems = _problems(policy_text, (f'{parameter}    clause: "§3 Niveau de financement"\n', parameter))
+    problems = refused(policy_text, (f'{parameter}    clause: "§3 Niveau de financement"\n', parameter))
     assert problems[0].message == "clé obligatoire manquante : « clause »"
 
 
 def test_misspelled_key_suggests_the_right_one(policy_text):
-    problems = _problems(policy_text, ("  on_outside: ineligible", "  on_outsde: ineligible"))
+    problems = refused(policy_text, ("  on_outside: ineligible", "  on_outsde: ineligible"))
     messages = [p.message for p in problems]
     assert "clé inconnue : « on_outsde »" in messages
     assert any(p.hint == "vouliez-vous dire « on_outside » ?" for p in problems)
 
 
 def test_wrong_enum_lists_the_allowed_values(policy_text):
-    problems = _problems(policy_text, ("      on_fail: review\n      clause: \"Annexe 4\"",
+    problems = refused(policy_text, ("      on_fail: review\n      clause: \"Annexe 4\"",
                                        "      on_fail: examen\n      clause: \"Annexe 4\""))
     assert "valeurs admises : ineligible, incomplete, review" in problems[0].message
 
 
 def test_version_keeps_its_text(policy_text):
-    problems = _problems(policy_text, ('version: "1.0"\nstatus', "version: 1.10\nstatus"),
+    problems = refused(policy_text, ('version: "1.0"\nstatus', "version: 1.10\nstatus"),
                          ("status: published", "status: publie"))
     assert [p.path for p in problems] == [("status",)]
     assert all("version" not in (p.path or ()) for p in problems)
 
 
 def test_last_tier_must_be_unconditional(policy_text):
-    problems = _problems(policy_text, ("      label: Autres demandes éligibles\n",
+    problems = refused(policy_text, ("      label: Autres demandes éligibles\n",
                                        "      label: Autres demandes éligibles\n      when: mutualised\n"))
     assert "dernier palier" in problems[0].message
 
 
 def test_unknown_parameter_in_a_label(policy_text):
-    problems = _problems(policy_text, ("au moins {licence_threshold} licences", "au moins {licence_seuil} licences"))
+    problems = refused(policy_text, ("au moins {licence_threshold} licences", "au moins {licence_seuil} licences"))
     assert "paramètre inconnu « {licence_seuil} »" in problems[0].message
 
 
 def test_expression_reading_a_fact_not_yet_known(policy_text):
-    problems = _problems(policy_text, ("formula: min(deployment_requested, eligible_licence)",
+    problems = refused(policy_text, ("formula: min(deployment_requested, eligible_licence)",
                                        "formula: min(deployment_requested, eligible_licence) if mutualised else 0"))
     assert problems[0].message == ("expression refusée : « mutualised » n'est connu qu'à partir de l'étape "
                                    "« la mutualisation » ; cette expression est évaluée à l'étape « le relevé des "
@@ -133,12 +123,12 @@ def test_expression_reading_a_fact_not_yet_known(policy_text):
 
 def test_optional_fact_requires_on_absent(policy_text):
     fail = "      on_fail: ineligible\n"
-    problems = _problems(policy_text, (f"{fail}      on_absent: pass\n", fail))
+    problems = refused(policy_text, (f"{fail}      on_absent: pass\n", fail))
     assert "« purchase_date » est facultatif" in problems[0].message
 
 
 def test_schema_and_expression_problems_together(policy_text):
-    problems = _problems(policy_text, ("  on_outside: ineligible", "  on_outsde: ineligible"),
+    problems = refused(policy_text, ("  on_outside: ineligible", "  on_outsde: ineligible"),
                          ("test: editor_country in eu_member_states", "test: editor_contry in eu_member_states"),
                          ("    region: {label: Région, outcome: eligible}\n",
                           "    region: {label: Région, outcome: eligible}\n    region: {label: R}\n"))
@@ -150,7 +140,7 @@ def test_schema_and_expression_problems_together(policy_text):
 
 
 def test_a_rounding_step_is_a_power_of_ten(policy_text):
-    problems = _problems(policy_text, ("  quantum: 0.01\n", "  quantum: 0.05\n"))
+    problems = refused(policy_text, ("  quantum: 0.01\n", "  quantum: 0.05\n"))
     assert problems[0].message == "pas d'arrondi 0.05 non admis : 0.01, 0.1 ou 1"
     assert problems[0].path == ("rounding", "quantum")
 
@@ -188,5 +178,5 @@ def test_an_aggregate_operation_that_is_not_a_word_is_a_located_problem(policy_t
     """The schema refuses it; the expressions of the refused file are still checked, without
     looking the operation up as if it were a word."""
     aggregate = "      operation: max\n      of: qpv_population_share\n"
-    problems = _problems(policy_text, (aggregate, aggregate.replace("max", operation)))
+    problems = refused(policy_text, (aggregate, aggregate.replace("max", operation)))
     assert [p.path for p in problems] == [("facts", "aggregates", "max_qpv_population_share", "operation")]

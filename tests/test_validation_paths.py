@@ -119,14 +119,7 @@ def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, app
     """``accepted_line`` (orjson, then the fast check) gives the decision, or the problems, that
     ``json_line_document`` and the detailed validation give: on lines compact or not, with values
     changed, numbers written in every way, a key repeated, a character escaped."""
-    document = copy.deepcopy(mapping_document(application).data)
-    for _ in range(data.draw(st.integers(0, 3))):
-        path = data.draw(st.sampled_from(_paths(document)))
-        target = document
-        for part in path[:-1]:
-            target = target[part]
-        value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
-        target[path[-1]] = copy.deepcopy(value)
+    document = _mutated(application, data)
     line = _json_text(document, compact=data.draw(st.booleans()))
     if data.draw(st.booleans()):
         line = line.replace('"siren":', '"siren":"000000000","siren":', 1)
@@ -135,6 +128,20 @@ def test_a_json_line_reads_the_same_at_once_or_in_detail(registry: Registry, app
     raw = (line + data.draw(st.sampled_from(["", "\n", "\r\n"]))).encode()
     assert _read(registry, lambda: accepted_line(raw, "lot.jsonl", 7)) == \
         _read(registry, lambda: json_line_document(line, "lot.jsonl", 7)), line
+
+
+def _mutated(application: dict[str, Any], data: st.DataObject) -> Any:
+    """The application's data with up to three values changed: odd values, numbers written in every
+    way."""
+    document = copy.deepcopy(mapping_document(application).data)
+    for _ in range(data.draw(st.integers(0, 3))):
+        path = data.draw(st.sampled_from(_paths(document)))
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
+        target[path[-1]] = copy.deepcopy(value)
+    return document
 
 
 @dataclass(frozen=True)
@@ -172,14 +179,7 @@ def test_a_decoded_json_mapping_reads_as_its_decimals(registry: Registry, applic
     it as the mapping with each float written as the decimal it prints as, which it copies: the same
     decision byte for byte, or the same problems; and no float reaches the model. On values changed,
     numbers written in every way (an infinity, a NaN, an integer beyond 64 bits), a lone surrogate."""
-    document = copy.deepcopy(mapping_document(application).data)
-    for _ in range(data.draw(st.integers(0, 3))):
-        path = data.draw(st.sampled_from(_paths(document)))
-        target = document
-        for part in path[:-1]:
-            target = target[part]
-        value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
-        target[path[-1]] = copy.deepcopy(value)
+    document = _mutated(application, data)
     line = _json_text(document, compact=True)
     if data.draw(st.booleans()):
         line = line.replace("É", data.draw(st.sampled_from(["\\u00c9", "\\ud800", "\\udc00"])), 1)

@@ -249,22 +249,22 @@ def build_application(document: Document, policy: Policy) -> Application:
     reader.read("solution", data["solution"], facts)
     application = Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
                               facts)
-    if reader.input_aggregates:
-        domains = input_domains(application)
-        for aggregate in reader.input_aggregates:
-            facts[aggregate.name] = aggregate_value(aggregate, domains[aggregate.over], policy.constants)
+    for aggregate in reader.input_aggregates:
+        facts[aggregate.name] = aggregate_value(aggregate, _domain(application, aggregate.over), policy.constants)
     problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
     if problems:
         raise InputError(problems)
     return application
 
 
-def input_domains(application: Application) -> dict[str, tuple[Mapping[str, Any], ...]]:
-    """What the aggregates known as the application is read range over, by name."""
+def _domain(application: Application, over: str) -> tuple[Mapping[str, Any], ...]:
+    """The facts of each item an aggregate known as the application is read ranges over."""
+    if over == "expenses":
+        return tuple(line.facts for line in application.expenses)
+    if over == "documents":
+        return tuple(supplied.facts for supplied in application.documents)
     co_beneficiaries = tuple(entity.facts for entity in application.co_beneficiaries)
-    return {"co_beneficiaries": co_beneficiaries, "entities": (application.applicant.facts, *co_beneficiaries),
-            "expenses": tuple(line.facts for line in application.expenses),
-            "documents": tuple(supplied.facts for supplied in application.documents)}
+    return co_beneficiaries if over == "co_beneficiaries" else (application.applicant.facts, *co_beneficiaries)
 
 
 def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], constants: Mapping[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from typing import Literal
 from evaluator.core import french
 from evaluator.core.facts import AGGREGATE_DOMAINS
 from evaluator.core.kinds.base import SETTING, Description, Noun
+from evaluator.core.kinds.beneficiaries import CATEGORY
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
 from evaluator.versions.handbook import interpretations
@@ -48,13 +49,11 @@ class Change:
                 "field": self.field, "old": self.old, "new": self.new, "text": self.text}
 
 
-PARAMETER = Noun("paramètre", False)
+PARAMETER = Noun("paramètre", False, "value")
 LIST = Noun("liste", True)
-FIELD = Noun("information de la demande", True)
+FIELD = Noun("information de la demande", True, "all")
 DOCUMENT = Noun("nature de pièce", True)
 NOTE = Noun("lecture retenue", True)
-_BY_FIRST_FIELD = frozenset({"paramètre", "catégorie", "nature de dépense", "palier du taux de base"})
-"""The kinds whose one-line summary is their first field, « : value »."""
 
 
 def rules(policy: Policy) -> dict[str, Rule]:
@@ -104,7 +103,7 @@ def compare(old: Policy, new: Policy) -> list[Change]:
     for path, rule in after.items():
         previous = before.get(path)
         if previous is None:
-            text = f"{rule.kind.added(rule.label)}{_summary(rule)}" if rule.kind is not NOTE else \
+            text = rule.kind.added(rule.label, rule.fields) if rule.kind is not NOTE else \
                 f"Nouvelle lecture retenue : {rule.label}"
             changes.append(Change(path, "added", rule.kind.noun, rule.label, None, None, None, text))
             continue
@@ -137,22 +136,12 @@ def _header(old: Policy, new: Policy) -> Iterator[Change]:
                      f"Texte transcrit : {old_source} → {new_source}")
 
 
-def _summary(rule: Rule) -> str:
-    if rule.kind.noun == "bonification":
-        return f" ({rule.fields[0][1]})"
-    if rule.kind.noun in _BY_FIRST_FIELD:
-        return f" : {rule.fields[0][1]}"
-    if rule.kind is FIELD:
-        return f" ({' ; '.join(value for _, value in rule.fields)})"
-    return ""
-
-
 def _changed(rule: Rule, name: str, old: str, new: str) -> str:
     if rule.kind is PARAMETER or (rule.kind is SETTING and len(rule.fields) == 1):
         return f"{rule.label} : {old} → {new}"
     if rule.kind is NOTE:
         return f"Lecture retenue modifiée : {rule.label}"
-    if rule.kind.noun == "catégorie":
+    if rule.kind is CATEGORY.noun:
         return f"Catégorie {rule.label} : {old} → {new}"
     named = rule.kind.named(rule.label)
     return f"{named[0].upper()}{named[1:]}, {name} : {old} → {new}"

@@ -79,17 +79,9 @@ def _rules(kind: Kind, policy: Policy) -> list[Block]:
     noun = kind.noun.noun
     return [("table", Table(
         (noun[0].upper() + noun[1:], *names, "Issues possibles", "Clause"),
-        tuple((rule.label, *(_code(name, value) for name, value in told),
+        tuple((rule.label, *(value for _, value in told),
                " ; ".join(branch.label for branch in kind.branches(rule, policy)), rule.clause)
               for rule, told in rules)))]
-
-
-_EXPRESSIONS = frozenset({"condition", "test", "formule", "quand"})
-"""The described fields that hold an expression, shown as code."""
-
-
-def _code(name: str, value: str) -> str:
-    return f"`{value}`" if name in _EXPRESSIONS and value not in ("toujours", "dans les autres cas") else value
 
 
 def _facts(policy: Policy) -> list[Block]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from evaluator.core.application import Application, Entity
 from evaluator.core.decision import EntityRow, MissingDocument
@@ -47,6 +47,11 @@ class Loader(Protocol):
         """Report the document kinds of the list at ``path`` that the policy does not declare."""
 
 
+def code(expression: Expression | None, otherwise: str) -> str:
+    """An expression as a rule tells it (marked as code: `...`), or ``otherwise`` when there is none."""
+    return otherwise if expression is None else f"`{expression.text}`"
+
+
 def rule_id(path: JsonPath) -> str:
     """A rule's id in findings: its path in the policy file, ``rate.bonuses.ia_frugale``."""
     return ".".join(str(part) for part in path)
@@ -76,9 +81,19 @@ class Noun:
 
     noun: str
     feminine: bool
+    gist: Literal["", "first", "value", "all"] = ""
+    """How a new rule of the kind is summed up after its name: not at all, by its first field
+    (« (+5 %) »), by its first field as its value (« : 300 »), or by all its fields."""
 
-    def added(self, label: str) -> str:
-        return f"{'Nouvelle' if self.feminine else 'Nouveau'} {self.named(label)}"
+    def added(self, label: str, fields: Description = ()) -> str:
+        """« Nouvelle bonification « … » (+5 %) »: the rule added, summed up by its ``fields``."""
+        named = f"{'Nouvelle' if self.feminine else 'Nouveau'} {self.named(label)}"
+        if not fields or not self.gist:
+            return named
+        if self.gist == "value":
+            return f"{named} : {fields[0][1]}"
+        values = (fields[0][1],) if self.gist == "first" else tuple(value for _, value in fields)
+        return f"{named} ({' ; '.join(values)})"
 
     def removed(self, label: str) -> str:
         named = self.named(label)
@@ -144,8 +159,8 @@ class Work:
     figures of the decision."""
 
     __slots__ = ("application", "bonuses", "covered", "entity_deployment", "entity_licence", "entity_rows", "facts",
-                 "figures", "final_rate", "find", "indicators", "missing", "paid", "policy", "round", "status", "tier",
-                 "trace")
+                 "figures", "final_rate", "find", "indicators", "missing", "paid", "policy", "round", "status",
+                 "supplied", "tier", "trace")
 
     def __init__(self, policy: Policy, application: Application) -> None:
         self.policy = policy
@@ -167,3 +182,5 @@ class Work:
         self.status: Status = "eligible"
         self.round = policy.rounding.apply
         self.figures: tuple[Decimal, ...] = ()
+        self.supplied = frozenset(document.kind for document in application.documents)
+        """The kinds of the documents supplied."""

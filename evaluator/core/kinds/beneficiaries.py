@@ -15,7 +15,7 @@ from evaluator.core.application import Entity, aggregate_value
 from evaluator.core.decision import Role
 from evaluator.core.expressions import Type
 from evaluator.core.findings import Applied, Outcome, Status
-from evaluator.core.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, rule_id
+from evaluator.core.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, code, rule_id
 from evaluator.core.policy import Beneficiaries, Category, CategoryCase, CategoryOutcome, Policy, UnknownCategory
 from evaluator.reading.problems import JsonPath
 
@@ -137,7 +137,7 @@ def _unknown_branches(unknown: UnknownCategory, _policy: Policy) -> tuple[Branch
 
 def _describe_category(category: Category, _policy: Policy) -> Description:
     outcome = french.OUTCOMES[category.outcome]
-    cases = "".join(f"si {case.when.text} : {french.OUTCOMES[case.outcome]} ; " for case in category.cases)
+    cases = "".join(f"si {code(case.when, '')} : {french.OUTCOMES[case.outcome]} ; " for case in category.cases)
     return ("issue", f"{cases}sinon : {outcome}" if cases else outcome), ("motif", category.reason or "")
 
 
@@ -145,7 +145,7 @@ def _describe_unknown(unknown: UnknownCategory, _policy: Policy) -> Description:
     return (("issue", french.OUTCOMES[unknown.outcome]),)
 
 
-CATEGORY = Kind("category", Noun("catégorie", True), lambda policy: policy.beneficiaries.categories.values(),
+CATEGORY = Kind("category", Noun("catégorie", True, "value"), lambda policy: policy.beneficiaries.categories.values(),
                 _category_branches, _describe_category)
 UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
                         _unknown_branches, _describe_unknown)

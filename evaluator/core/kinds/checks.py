@@ -11,7 +11,18 @@ from typing import Any
 from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import FAILED_OUTCOMES, Applied
-from evaluator.core.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, rule_id, status_words
+from evaluator.core.kinds.base import (
+    Branch,
+    Description,
+    Kind,
+    Loader,
+    Noun,
+    Section,
+    Work,
+    code,
+    rule_id,
+    status_words,
+)
 from evaluator.core.policy import Check, CheckGroup, Policy
 from evaluator.reading.problems import JsonPath
 
@@ -81,7 +92,7 @@ def describe(check: Check, policy: Policy) -> Description:
         absent = "sans objet"
     else:
         absent = status_words(policy, check.on_absent)
-    return (("s'il n'est pas rempli", status_words(policy, check.on_fail)), ("test", check.test.text),
+    return (("s'il n'est pas rempli", status_words(policy, check.on_fail)), ("test", code(check.test, "")),
             ("si l'information manque", absent))
 
 

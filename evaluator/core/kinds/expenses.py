@@ -24,6 +24,7 @@ from evaluator.core.kinds.base import (
     Noun,
     Section,
     Work,
+    code,
     placeholder,
     rule_id,
 )
@@ -178,13 +179,13 @@ def _describe_kind(kind: ExpenseKind, _policy: Policy) -> Description:
     return ("groupe", french.GROUPS[kind.group]), ("motif d'exclusion", kind.reason or "")
 
 
-EXPENSE_KIND = Kind("expense_kind", Noun("nature de dépense", True), lambda policy: policy.expenses.kinds.values(),
-                    _kind_branches, _describe_kind)
+EXPENSE_KIND = Kind("expense_kind", Noun("nature de dépense", True, "value"),
+                    lambda policy: policy.expenses.kinds.values(), _kind_branches, _describe_kind)
 FUNDED_PERIOD = Kind("funded_period", SETTING, lambda policy: (policy.expenses.funded_period,), _period_branches,
                      lambda period, _policy: (("durée", f"{period.months} mois"),
                                               ("lignes concernées", french.GROUPS[period.applies_to])))
 DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses.eligible_deployment,),
-                      _cap_branches, lambda formula, _policy: (("formule", formula.expression.text),))
+                      _cap_branches, lambda formula, _policy: (("formule", code(formula.expression, "")),))
 CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
 SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate,
                   lambda policy: policy.expenses, load)

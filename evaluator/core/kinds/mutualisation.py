@@ -7,7 +7,7 @@ from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import Applied
 from evaluator.core.kinds import checks
-from evaluator.core.kinds.base import SETTING, Branch, Kind, Loader, Section, Work, placeholder
+from evaluator.core.kinds.base import SETTING, Branch, Kind, Loader, Section, Work, code, placeholder
 from evaluator.core.policy import Mutualisation, Policy
 
 
@@ -43,7 +43,7 @@ def _branches(_section: Mutualisation, _policy: Policy) -> tuple[Branch, ...]:
 
 
 MUTUALISED = Kind("mutualisation", SETTING, lambda policy: (policy.mutualisation,), _branches,
-                  lambda section, _policy: (("condition", section.mutualised_when.text),))
+                  lambda section, _policy: (("condition", code(section.mutualised_when, "")),))
 CHECKS = checks.kind("mutualisation_check", lambda policy: policy.mutualisation.checks)
 SECTION = Section("mutualisation", "Mutualisation", (MUTUALISED, CHECKS), evaluate, lambda policy: policy.mutualisation,
                   load)

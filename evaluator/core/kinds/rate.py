@@ -12,7 +12,19 @@ from evaluator.core.decision import MissingDocument
 from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import Applied
-from evaluator.core.kinds.base import SETTING, Branch, Description, Kind, Loader, Noun, Section, Work, number, rule_id
+from evaluator.core.kinds.base import (
+    SETTING,
+    Branch,
+    Description,
+    Kind,
+    Loader,
+    Noun,
+    Section,
+    Work,
+    code,
+    number,
+    rule_id,
+)
 from evaluator.core.policy import Bonus, Ceiling, Evidence, Policy, Rate, Tier
 from evaluator.reading.problems import JsonPath
 
@@ -70,7 +82,7 @@ def evaluate(work: Work) -> None:
             break
     work.tier = tier
     find(tier.when_taken)
-    supplied = {document.kind for document in work.application.documents}
+    supplied = work.supplied
     total = tier.rate
     for bonus in rate.bonuses:
         evidence = bonus.evidence
@@ -120,18 +132,18 @@ def _ceiling_branches(ceiling: Ceiling, _policy: Policy) -> tuple[Branch, ...]:
 
 
 def _describe_tier(tier: Tier, _policy: Policy) -> Description:
-    return ("taux", french.percent(tier.rate)), ("condition", tier.when.text if tier.when else "dans les autres cas")
+    return ("taux", french.percent(tier.rate)), ("condition", code(tier.when, "dans les autres cas"))
 
 
 def _describe_bonus(bonus: Bonus, _policy: Policy) -> Description:
     evidence = "aucun" if bonus.evidence is None else ", ".join(bonus.evidence.one_of)
-    return (("valeur", f"+{french.percent(bonus.value)}"), ("condition", bonus.when.text),
+    return (("valeur", f"+{french.percent(bonus.value)}"), ("condition", code(bonus.when, "")),
             ("justificatif", evidence))
 
 
-TIER = Kind("tier", Noun("palier du taux de base", False), lambda policy: policy.rate.tiers, _tier_branches,
+TIER = Kind("tier", Noun("palier du taux de base", False, "value"), lambda policy: policy.rate.tiers, _tier_branches,
             _describe_tier)
-BONUS = Kind("bonus", Noun("bonification", True), lambda policy: policy.rate.bonuses, _bonus_branches,
+BONUS = Kind("bonus", Noun("bonification", True, "first"), lambda policy: policy.rate.bonuses, _bonus_branches,
              _describe_bonus)
 CEILING = Kind("ceiling", SETTING, lambda policy: (policy.rate.ceiling,), _ceiling_branches,
                lambda ceiling, _policy: (("taux", french.percent(ceiling.value)),))

@@ -6,7 +6,7 @@ from typing import Any
 
 from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
-from evaluator.core.kinds.base import Branch, Kind, Loader, Noun, Section, Work, rule_id
+from evaluator.core.kinds.base import Branch, Kind, Loader, Noun, Section, Work, code, rule_id
 from evaluator.core.policy import Indicator, Policy, Reporting
 from evaluator.reading.problems import JsonPath
 
@@ -42,7 +42,7 @@ def _branches(indicator: Indicator, _policy: Policy) -> tuple[Branch, ...]:
 
 
 INDICATOR = Kind("indicator", Noun("indicateur", False), lambda policy: policy.reporting.indicators, _branches,
-                 lambda indicator, _policy: (("quand", indicator.when.text if indicator.when else "toujours"),
+                 lambda indicator, _policy: (("quand", code(indicator.when, "toujours")),
                                              ("fréquence", indicator.frequency)))
 SECTION = Section("reporting", "Indicateurs d'impact", (INDICATOR,), evaluate, lambda policy: policy.reporting,
                   load)

@@ -10,7 +10,18 @@ from evaluator.core.decision import MissingDocument
 from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import FAILED_OUTCOMES, Applied
-from evaluator.core.kinds.base import Branch, Description, Kind, Loader, Noun, Section, Work, rule_id, status_words
+from evaluator.core.kinds.base import (
+    Branch,
+    Description,
+    Kind,
+    Loader,
+    Noun,
+    Section,
+    Work,
+    code,
+    rule_id,
+    status_words,
+)
 from evaluator.core.policy import DocumentKind, Documents, Policy, Requirement
 from evaluator.reading.problems import JsonPath
 
@@ -36,7 +47,7 @@ def load(loader: Loader) -> Documents:
 
 def evaluate(work: Work) -> None:
     supplied = work.application.documents
-    kinds = {document.kind for document in supplied}
+    kinds = work.supplied
     facts = work.facts
     covered = {e.siren for e in work.covered}
     for requirement in work.policy.documents.requirements:
@@ -80,7 +91,7 @@ def _branches(requirement: Requirement, policy: Policy) -> tuple[Branch, ...]:
 def _describe(requirement: Requirement, policy: Policy) -> Description:
     return (("si elle manque", status_words(policy, requirement.on_missing)),
             ("pièces acceptées", ", ".join(requirement.one_of)),
-            ("quand", requirement.when.text if requirement.when else "toujours"),
+            ("quand", code(requirement.when, "toujours")),
             ("signatures", "toutes les entités couvertes" if requirement.signed_by_all_covered else "non vérifiées"))
 
 
