@@ -40,6 +40,7 @@ from evaluator.testing.junit import render_junit
 from evaluator.testing.selection import compile_selection
 from evaluator.versions.authoring import new_draft, publish
 from evaluator.versions.diff import compare as compare_versions
+from evaluator.versions.diff import to_html as diff_html
 from evaluator.versions.diff import to_markdown as diff_markdown
 from evaluator.versions.diff import to_text as diff_text
 from evaluator.versions.handbook import build as build_document
@@ -49,7 +50,9 @@ from evaluator.versions.impact import assess as assess_impact
 from evaluator.versions.impact import to_text as impact_text
 from evaluator.versions.loader import load_policy_file
 from evaluator.versions.lock import lock_problems, read_lock
-from evaluator.versions.registry import Registry
+from evaluator.versions.registry import Drafts, Registry
+from evaluator.versions.stale import stale_texts
+from evaluator.versions.workspace import reading_directory, writing_directory
 
 BAD_INPUT = 2
 
@@ -76,8 +79,14 @@ def _read(path: str) -> tuple[bytes, str]:
         raise InputError([Problem(path, f"lecture impossible : {error.strerror}")]) from None
 
 
-def _registry(policy_dir: str | None) -> Registry:
-    return Registry.from_directory(Path(policy_dir)) if policy_dir else Registry.default()
+def _registry(policy_dir: str | None, drafts: Drafts = "skip") -> Registry:
+    """The versions of ``--policy-dir``, else of ./policies, else the bundled ones
+    (``versions.workspace``). A draft that does not load is left out, with a warning on standard
+    error, so that the published versions go on deciding (``drafts="refuse"``: it is bad input)."""
+    registry = Registry.from_directory(reading_directory(policy_dir), drafts)
+    for draft in registry.skipped:
+        click.echo(draft.warning(), err=True)
+    return registry
 
 
 def _chosen(registry: Registry, version: str | None) -> Policy:
@@ -94,7 +103,8 @@ def _write_text(path: str, text: str) -> None:
 
 
 policy_dir_option = click.option("--policy-dir", type=click.Path(file_okay=False), default=None,
-                                 help="Répertoire des versions de la politique (par défaut : celles livrées).")
+                                 help="Répertoire des versions de la politique (par défaut : ./policies s'il "
+                                      "en contient, sinon celles livrées avec guichet).")
 policy_option = click.option("--policy", "policy_file", type=click.Path(dir_okay=False), default=None,
                              help="Appliquer ce fichier de politique, quelle que soit la date.")
 version_option = click.option("--policy-version", default=None,
@@ -248,6 +258,8 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
                 checked_set = Registry.from_directory(Path(name))
                 click.echo(f"{checked_set.directory} : versions cohérentes — "
                            + " ; ".join(_version_line(p) for p in checked_set.versions) + ".")
+                for path in checked_set.files.values():
+                    _warn(stale_texts(path))
                 continue
             raw, source = _read(name)
             document = load_document(raw, source)
@@ -265,10 +277,11 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
                 if lock_check:
                     raise InputError(lock_check)
                 click.echo(f"{source} : politique {policy.id} {policy.version} valide.")
+                _warn(stale_texts(Path(name)))
             elif detected == "case":
                 click.echo(f"{source} : {len(load_cases(Path(name)))} cas valides.")
             else:
-                registry = registry or _registry(policy_dir)
+                registry = registry or _registry(policy_dir, "refuse")
                 policy = registry.governing(document)
                 build_application(document, registry.checked(policy))
                 click.echo(f"{source} : demande valide (politique {policy.version}).")
@@ -277,6 +290,12 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
     if problems:
         with _bad_input():
             raise InputError(problems)
+
+
+def _warn(warnings: list[Problem]) -> None:
+    """Warnings go to standard error and leave the exit code alone."""
+    for warning in warnings:
+        click.echo(warning.render(), err=True)
 
 
 def _version_line(policy: Policy) -> str:
@@ -410,7 +429,8 @@ def policy() -> None:
 def policy_new(version: str, source_version: str, effective_from: datetime, policy_dir: str | None) -> None:
     """Écrit un brouillon de VERSION, copie d'une version existante, à amender."""
     with _bad_input():
-        written = new_draft(_registry(policy_dir), version, source_version, effective_from.date())
+        directory = writing_directory(policy_dir)
+        written = new_draft(Registry.from_directory(directory), version, source_version, effective_from.date())
     click.echo(f"Brouillon de la version {version} écrit : {written.path}")
     click.echo(f"  copie de la version {source_version}, applicable aux demandes déposées à partir du "
                f"{french.day(written.policy.effective_from)} une fois publiée.")
@@ -423,14 +443,19 @@ def policy_new(version: str, source_version: str, effective_from: datetime, poli
 
 @policy.command("publish")
 @click.argument("version")
+@click.option("--backdate", is_flag=True,
+              help="Publier même si la date d'effet est passée : des demandes déjà déposées changent de version.")
 @policy_dir_option
-def policy_publish(version: str, policy_dir: str | None) -> None:
+def policy_publish(version: str, backdate: bool, policy_dir: str | None) -> None:
     """Publie le brouillon VERSION : le vérifie avec les autres versions, le fige et inscrit son
-    empreinte dans le verrou."""
+    empreinte dans le verrou. Une date d'effet antérieure à aujourd'hui est refusée, sauf avec
+    --backdate, qui dit alors quelles dates de dépôt changent de version."""
     with _bad_input():
-        written = publish(_registry(policy_dir), version, date.today())
+        written = publish(Registry.from_directory(writing_directory(policy_dir)), version, date.today(), backdate)
     click.echo(f"Version {version} publiée : {written.path}")
     click.echo(f"  applicable aux demandes déposées à partir du {french.day(written.policy.effective_from)}.")
+    for period in written.reassigned:
+        click.echo(f"  Publication rétroactive : {period.text()}.")
     click.echo(f"  empreinte sha256 {written.policy.sha256} inscrite dans {written.lock}.")
     click.echo("  Elle est désormais figée : tout amendement sera une nouvelle version.")
 
@@ -476,10 +501,11 @@ def docs(version: str | None, output_format: str, output: str | None, policy_dir
 @main.command()
 @click.argument("old_version")
 @click.argument("new_version")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "html", "json"]), default="text")
 @policy_dir_option
 def diff(old_version: str, new_version: str, output_format: str, policy_dir: str | None) -> None:
-    """Liste, en termes métier, ce qui change d'une version à l'autre."""
+    """Liste, en termes métier, ce qui change d'une version à l'autre : pour chaque règle nouvelle ou
+    modifiée, sa condition en clair, sa valeur, ses issues et sa clause (html : une page à relire)."""
     with _bad_input():
         registry = _registry(policy_dir)
         old, new = registry.version(old_version), registry.version(new_version)
@@ -489,6 +515,8 @@ def diff(old_version: str, new_version: str, output_format: str, policy_dir: str
                               ensure_ascii=False, indent=2))
     elif output_format == "markdown":
         click.echo(diff_markdown(old, new, changes), nl=False)
+    elif output_format == "html":
+        click.echo(diff_html(old, new, changes), nl=False)
     else:
         click.echo(diff_text(old, new, changes), nl=False)
 
@@ -545,7 +573,7 @@ def serve(host: str, port: int, policy_dir: str | None, decision_log: str | None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s")
     with _bad_input():
-        live = LiveRegistry(Path(policy_dir) if policy_dir else None)
+        live = LiveRegistry(reading_directory(policy_dir))
         log = DecisionLog(Path(decision_log), store_input=log_inputs) if decision_log else None
     limits = Limits(max_body or MAX_BODY_BYTES, max_batch or MAX_BATCH)
     run_server(live, host=host, port=port, decision_log=log, limits=limits,

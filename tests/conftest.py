@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,16 @@ def decide_with(policy: Policy, application: dict[str, Any]) -> Decision:
 @pytest.fixture
 def decide(policy: Policy) -> Callable[[dict[str, Any]], Decision]:
     return lambda application: decide_with(policy, application)
+
+
+def policy_directory(parent: Path, drafts: dict[str, str] | None = None) -> Path:
+    """A copy of the bundled versions (1.0, published, and its lock) in ``parent``, as
+    ``guichet-cofinancement/``, with ``drafts`` (file name: text) written beside them."""
+    target = parent / "guichet-cofinancement"
+    shutil.copytree(POLICY_FILE.parent, target)
+    for name, text in (drafts or {}).items():
+        (target / name).write_text(text, encoding="utf-8")
+    return target
 
 
 def edited(text: str, *edits: tuple[str, str]) -> str:

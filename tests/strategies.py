@@ -175,6 +175,9 @@ def to_json(value: Any) -> str:
 
 _LITERALS = st.one_of(st.integers(-1000, 1_000_000), st.integers(0, 10_000).map(lambda n: Decimal(n).scaleb(-2)),
                       st.sampled_from([Decimal("1e15"), Decimal("-1e15"), Decimal("0.000001")]))
+_PERCENTAGES = st.sampled_from(["40 %", "40%", "12.5 %", "0 %", "100 %", "0.5%"])
+_DIVISORS = st.sampled_from(["3", "7", "0.07", "40 %", "12.5%", "-2", "0.000001"])
+"""Literal divisors: never zero (a divisor zero whatever the application is refused at load)."""
 
 
 def _names(scope: dict[str, Type], wanted: Type) -> list[str]:
@@ -183,16 +186,20 @@ def _names(scope: dict[str, Type], wanted: Type) -> list[str]:
 
 def expressions(wanted: Type, stage: Stage | None, max_leaves: int = 12) -> st.SearchStrategy[str]:
     """Well-typed expression texts over the facts known at ``stage`` (an entity's facts when None) and
-    the policy's parameters and lists, using every construction the checker admits."""
+    the policy's parameters and lists, using every construction the checker admits (divisions and
+    percentages included)."""
     facts = POLICY.facts.known_at(stage) if stage is not None else POLICY.facts.scope("entity")
     scope = {name: symbol.type for name, symbol in facts.items() if not symbol.optional}
     scope.update({name: Type.NUMBER for name in POLICY.parameters})
     scope.update({name: Type.TEXT_LIST for name in POLICY.lists})
 
+    divisors = st.sampled_from(_names(scope, Type.NUMBER))  # facts may be zero for an application: the quotient is 0
+
     def leaves(kind: Type) -> st.SearchStrategy[str]:
         names = st.sampled_from(_names(scope, kind)) if _names(scope, kind) else st.nothing()
         if kind is Type.NUMBER:
-            return st.one_of(names, _LITERALS.map(lambda n: f"{n}" if not isinstance(n, Decimal) else f"{n:f}"))
+            return st.one_of(names, _LITERALS.map(lambda n: f"{n}" if not isinstance(n, Decimal) else f"{n:f}"),
+                             _PERCENTAGES)
         if kind is Type.BOOL:
             return st.one_of(names, st.sampled_from(["True", "False"]))
         if kind is Type.TEXT:
@@ -209,6 +216,7 @@ def expressions(wanted: Type, stage: Stage | None, max_leaves: int = 12) -> st.S
             return st.one_of(
                 st.tuples(of(Type.NUMBER), st.sampled_from(["+", "-", "*"]), of(Type.NUMBER)).map(
                     lambda t: f"({t[0]} {t[1]} {t[2]})"),
+                st.tuples(of(Type.NUMBER), st.one_of(divisors, _DIVISORS)).map(lambda t: f"({t[0]} / {t[1]})"),
                 of(Type.NUMBER).map(lambda a: f"-({a})"),
                 st.tuples(st.sampled_from(["min", "max"]), st.lists(of(Type.NUMBER), min_size=2, max_size=4)).map(
                     lambda t: f"{t[0]}({', '.join(t[1])})"),

@@ -5,7 +5,6 @@ existing fact. It validates, and decisions, diff, impact and documentation follo
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from conftest import POLICY_FILE
+from conftest import policy_directory
 from evaluator import Registry
 from evaluator.versions.authoring import publish
 from evaluator.versions.diff import compare
@@ -24,10 +23,7 @@ DRAFT = Path(__file__).resolve().parent / "amendment" / "1.1.yaml"
 
 @pytest.fixture
 def directory(tmp_path: Path) -> Path:
-    target = tmp_path / "guichet-cofinancement"
-    shutil.copytree(POLICY_FILE.parent, target)
-    shutil.copy(DRAFT, target / "1.1.yaml")
-    return target
+    return policy_directory(tmp_path, {"1.1.yaml": DRAFT.read_text(encoding="utf-8")})
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -103,7 +99,7 @@ def test_impact_on_a_portfolio(directory, application, tmp_path):
 
 
 def test_publish_then_in_force(directory, application):
-    code, output = _run("policy", "publish", "1.1", "--policy-dir", str(directory))
+    code, output = _run("policy", "publish", "1.1", "--policy-dir", str(directory), "--backdate")  # (whatever today)
     assert code == 0, output
     assert "Version 1.1 publiée" in output and "lock.json" in output
     registry = Registry.from_directory(directory)

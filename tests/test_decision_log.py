@@ -150,7 +150,7 @@ def test_replay_finds_the_same_decisions(logged: Path):
 def test_replay_reports_the_decisions_a_new_version_would_change(logged: Path, tmp_path: Path):
     directory = tmp_path / "policies"
     shutil.copytree(POLICY_FILE.parent, directory)
-    new_draft(Registry.from_directory(directory), "1.1", "1.0", date(2026, 6, 1))
+    new_draft(Registry.from_directory(directory), "1.1", "1.0", date(2026, 6, 15))  # after the third, of 06-10
     published = directory / "1.1.yaml"
     published.write_text(published.read_text(encoding="utf-8").replace("rate: 0.30", "rate: 0.35"), encoding="utf-8")
     publish(Registry.from_directory(directory), "1.1", date(2026, 5, 30))

@@ -4,13 +4,12 @@ a field added to a version is read by it, and refused by the versions that do no
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILE, decide_with, refused
+from conftest import POLICY_FILE, decide_with, policy_directory, refused
 from evaluator import InputError, Registry, load_policy
 from evaluator.core.facts import Stage
 from evaluator.core.kinds.beneficiaries import entity_facts
@@ -52,16 +51,13 @@ LABEL_BONUS = """  bonuses:
 def versions(tmp_path: Path) -> Path:
     """The published 1.0 and a draft 1.1 that declares one new field of each entity and grants a
     bonus on the applicant's: made by editing the YAML alone, as staff would."""
-    target = tmp_path / "guichet-cofinancement"
-    shutil.copytree(POLICY_FILE.parent, target)
     text = POLICY_FILE.read_text(encoding="utf-8")
     for old, new in (('version: "1.0"\nstatus: published\neffective_from: 2026-05-22',
                       'version: "1.1"\nstatus: draft\neffective_from: 2027-01-01'),
                      ("  inputs:\n", LABEL_FIELD), ("  bonuses:\n", LABEL_BONUS)):
         assert text.count(old) == 1, old
         text = text.replace(old, new)
-    (target / "1.1.yaml").write_text(text, encoding="utf-8")
-    return target
+    return policy_directory(tmp_path, {"1.1.yaml": text})
 
 
 def test_a_field_added_to_a_version_is_read_by_it(versions: Path, application):

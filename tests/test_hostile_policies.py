@@ -4,9 +4,11 @@ message; and a policy that loads can never fail on a valid application.
 
 Why evaluation cannot fail: the checker (``evaluator/expressions.py``) admits only typed, total
 operations — no attribute, indexing, call outside ``min``/``max``/``all_in``/``any_in``, power,
-division, lambda or comprehension; numbers only with numbers, texts only compared, ``in`` only of a
-text in a list; at most 40 levels and 2,000 characters, literals and parameters within ±10^15, so no
-product can overflow a ``Decimal``; an optional fact only where ``on_absent`` handles its absence.
+modulo, lambda or comprehension; a divisor that is zero whatever the application (numbers and
+parameters) is refused, and a quotient by a zero fact is 0; numbers only with numbers, texts only
+compared, ``in`` only of a text in a list; at most 40 levels and 2,000 characters, literals and
+parameters within ±10^15 (a non-zero literal at least 10^-15), so no product can overflow a
+``Decimal``; an optional fact only where ``on_absent`` handles its absence.
 The engine bounds the deployment formula before rounding it, and the rounding step lies between
 0.01 and 1. The property test below checks it on random well-typed policies and applications."""
 
@@ -98,7 +100,10 @@ HOSTILE = [
     # ill-typed: would raise at run time if admitted
     ("licence_count > editor_country", "comparaison d'un nombre et d'un texte"),
     ("editor_country < 'FR'", "seuls des nombres ou des dates s'ordonnent"),
-    ("licence_count / 2 > 1", "la division n'est pas admise"),
+    ("licence_count / (licence_threshold - 500) > 1", "division par zéro : le diviseur de « licence_count / "
+                                                      "(licence_threshold - 500) » vaut 0"),
+    ("licence_count % 2 > 1", "le modulo (« % ») n'est pas admis"),
+    ("licence_count / 1e-999999 * 1e15 > 1", "nombre hors limites"),
     ("hosting_countries[0] == 'FR'", "l'indexation (« [ ] ») n'est pas admise"),
     ("licence_count == None", "« None » n'est pas admis"),
 ]

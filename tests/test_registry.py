@@ -3,13 +3,14 @@ and a directory of versions must hold together."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILE
+from conftest import policy_directory
 from evaluator import InputError, Registry
 from evaluator.versions.authoring import new_draft, publish
 
@@ -17,9 +18,7 @@ from evaluator.versions.authoring import new_draft, publish
 @pytest.fixture
 def directory(tmp_path: Path) -> Path:
     """A copy of the bundled directory: version 1.0 and its lock."""
-    target = tmp_path / "guichet-cofinancement"
-    shutil.copytree(POLICY_FILE.parent, target)
-    return target
+    return policy_directory(tmp_path)
 
 
 @pytest.fixture
@@ -138,12 +137,15 @@ def test_bundled_registry():
 
 
 def test_a_draft_that_cannot_be_written_is_bad_input(directory, monkeypatch):
+    """Written beside, then renamed: a draft that cannot be put in place is bad input, and leaves
+    neither the draft nor the file written beside it."""
     registry = Registry.from_directory(directory)
 
-    def refuse(path: Path, data: bytes) -> int:
+    def refuse(source: Path, target: Path) -> None:
         raise PermissionError(13, "Permission non accordée")
 
-    monkeypatch.setattr(Path, "write_bytes", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(InputError) as raised:
         new_draft(registry, "1.1", "1.0", date(2027, 1, 1))
     assert raised.value.problems[0].message == "écriture impossible : Permission non accordée"
+    assert sorted(path.name for path in directory.iterdir()) == ["1.0.yaml", "lock.json"]

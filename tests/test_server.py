@@ -321,19 +321,28 @@ def test_a_valid_edit_is_taken_in_and_a_broken_one_refused_while_the_service_ans
             assert decision["policy"]["version"] == "1.1"
             generation = session.get("/v1/policies").json()["generation"]
 
-            draft = directory / "1.1.yaml"
-            good = draft.read_text(encoding="utf-8")
-            draft.write_text(good.replace("status: draft", "status: brouillon"), encoding="utf-8")
+            published = directory / "1.0.yaml"
+            frozen = published.read_text(encoding="utf-8")
+            published.write_text(frozen.replace("status: published", "status: publiee"), encoding="utf-8")
             error = wait_for(lambda: session.get("/healthz").json()["reload_error"])
-            assert error["problems"][0]["source"] == "1.1.yaml" and error["problems"][0]["line"]
+            assert error["problems"][0]["source"] == "1.0.yaml" and error["problems"][0]["line"]
             assert session.get("/healthz").status_code == 200  # still ready: the last good set serves
             assert session.get("/v1/policies").json()["generation"] == generation
             again = session.post("/v1/decisions", params={"version": "1.1"}, json=application)
             assert again.status_code == 200 and again.json() == decision
+            published.write_text(frozen, encoding="utf-8")
+            wait_for(lambda: session.get("/healthz").json()["reload_error"] is None)
+
+            draft = directory / "1.1.yaml"  # a broken draft is left out: the published version goes on deciding
+            good = draft.read_text(encoding="utf-8")
+            draft.write_text(good.replace("status: draft", "status: brouillon"), encoding="utf-8")
+            wait_for(lambda: versions() == ["1.0"])
+            assert session.get("/healthz").json()["reload_error"] is None
+            assert session.post("/v1/decisions", json=application).status_code == 200
+            assert session.post("/v1/decisions", params={"version": "1.1"}, json=application).status_code == 422
 
             draft.write_text(good.replace("rate: 0.30", "rate: 0.35"), encoding="utf-8")
-            wait_for(lambda: session.get("/healthz").json()["reload_error"] is None)
-            assert session.get("/v1/policies").json()["generation"] == generation + 1
+            wait_for(lambda: versions() == ["1.0", "1.1"])
             changed = session.post("/v1/decisions", params={"version": "1.1"}, json=application).json()
             assert changed["rate"]["base"] == "0.35"
     finally:

@@ -21,6 +21,7 @@ from conftest import POLICY_FILE, ROOT
 from evaluator import InputError, LiveRegistry, PolicySetUnavailable, Registry
 from evaluator.service import live as service_module
 from evaluator.versions.authoring import new_draft, publish
+from evaluator.versions.registry import Drafts
 
 
 @pytest.fixture
@@ -138,8 +139,8 @@ def test_files_changing_during_a_load_are_read_again(directory: Path, monkeypatc
     calls = []
     load = Registry.from_directory
 
-    def load_then_edit(path: Path) -> Registry:
-        loaded = load(path)
+    def load_then_edit(path: Path, drafts: Drafts = "refuse") -> Registry:
+        loaded = load(path, drafts)
         if not calls:
             new_draft(loaded, "1.1", "1.0", date(2027, 1, 1))  # written after the set was read
         calls.append(path)

@@ -3,10 +3,14 @@
 An expression is a Python-like formula over declared names (facts of the application, parameters
 and lists of the policy). Only a small, explicit set of constructions is admitted, and every name
 and operand is typed, so that an expression accepted at load cannot fail on a valid application:
-no attribute access, no indexing, no lambda or comprehension, no power, no division, no call but
-to the functions of ``FUNCTIONS``. Numbers are read as ``Decimal`` from their source text.
+no attribute access, no indexing, no lambda or comprehension, no power, no modulo, no call but to
+the functions of ``FUNCTIONS``. Numbers are read as ``Decimal`` from their source text; a number
+followed by ``%`` is a percentage (``40 %`` is 0.40). Division is exact to ``PRECISION`` significant
+digits (``divide``): a divisor that is zero whatever the application (a literal, parameters) is
+refused at load, and a divisor that is zero for an application gives 0.
 Each checked tree is compiled to a Python function of the facts (``python_source``); simpleeval on
 the same tree is the reference the tests compare it with (``compile_expression(..., reference=True)``).
+Each expression is also told in French words (``evaluator.core.wording``).
 """
 
 from __future__ import annotations
@@ -14,17 +18,26 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
+import io
+import keyword
+import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from enum import Enum
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes
+from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
+
+from evaluator.core.wording import Percent, words
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_LITERAL = Decimal("1e15")
+PRECISION = 28
+"""Significant digits of a quotient, rounded half to even (the default of Python's decimals)."""
+_DIVISION = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                    traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 class Type(Enum):
@@ -38,12 +51,14 @@ class Type(Enum):
 @dataclass(frozen=True)
 class Symbol:
     """A name an expression may read: a fact of the application, or a value of the policy
-    (``constant``: a parameter or a named list)."""
+    (``constant``: a parameter, with its ``value`` and ``unit``, or a named list)."""
 
     type: Type
     label: str
     optional: bool = False
     constant: bool = False
+    value: Any = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +105,10 @@ _FORBIDDEN = {
     ast.Yield: "« yield » n'est pas admis",
     ast.YieldFrom: "« yield » n'est pas admis",
 }
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _BINARY_REFUSED = {
-    ast.Div: "la division n'est pas admise : écrivez « a >= part * b » plutôt que « a / b >= part »",
-    ast.FloorDiv: "la division n'est pas admise",
-    ast.Mod: "le modulo (« % ») n'est pas admis",
+    ast.FloorDiv: "la division entière (« // ») n'est pas admise : écrivez « / »",
+    ast.Mod: "le modulo (« % ») n'est pas admis ; un pourcentage s'écrit après un nombre, « 40 % »",
     ast.Pow: "la puissance (« ** ») n'est pas admise",
     ast.LShift: "les opérations binaires ne sont pas admises",
     ast.RShift: "les opérations binaires ne sont pas admises",
@@ -138,17 +152,26 @@ class Expression:
     inputs: tuple[str, ...] = ()
     """The names whose values a finding records: the facts and parameters read, not the named
     lists of the policy (the decision names the policy version they belong to)."""
+    words: str = field(default="", compare=False)
+    """The expression in French, from the labels of the facts, parameters and lists it reads."""
 
+
+def divide(dividend: int | Decimal, divisor: int | Decimal) -> Decimal:
+    """``dividend / divisor`` to ``PRECISION`` significant digits, rounded half to even; 0 when the
+    divisor is zero (the policy's rules then decide as for a nil quotient)."""
+    return _DIVISION.divide(dividend, divisor) if divisor else Decimal(0)
 
 
 _IMPLEMENTATIONS = {name: function.implementation for name, function in FUNCTIONS.items()}
+_OPERATORS = {**DEFAULT_OPERATORS, ast.Div: divide}
 
 
 def _reference(text: str, tree: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
     """The checked expression evaluated by simpleeval over the facts."""
 
     def evaluate(facts: Mapping[str, Any]) -> Any:
-        return EvalWithCompoundTypes(names=facts, functions=_IMPLEMENTATIONS).eval(text, previously_parsed=tree)
+        return EvalWithCompoundTypes(operators=_OPERATORS, names=facts, functions=_IMPLEMENTATIONS).eval(
+            text, previously_parsed=tree)
 
     return evaluate
 
@@ -169,20 +192,57 @@ def compile_expression(
         raise ExpressionError(f"expression trop longue ({len(source)} caractères, au plus {MAX_LENGTH})")
     if not source:
         raise ExpressionError("expression vide")
+    python, percents = _percentages(source)
     try:
-        module = ast.parse(source, mode="eval")
+        module = ast.parse(python, mode="eval")
     except SyntaxError as error:
         raise _syntax_error(source, error) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression trop imbriquée ou illisible") from None
-    checker = _Checker(source, scope, optional_allowed)
+    checker = _Checker(source, scope, optional_allowed, percents)
     actual = checker.check(module.body, 0)
     if actual is not expected:
         raise ExpressionError(f"l'expression donne un {actual.value} là où un {expected.value} est attendu")
     function = _reference(source, module.body) if reference else _function(module.body)
     names = tuple(sorted(checker.names))
     inputs = tuple(name for name in names if not (scope[name].constant and scope[name].type is Type.TEXT_LIST))
-    return Expression(source, module.body, names, actual, function, inputs)
+    return Expression(source, module.body, names, actual, function, inputs, words(module.body, source, scope))
+
+
+def _percentages(source: str) -> tuple[str, frozenset[int]]:
+    """``source`` as Python reads it: the ``%`` of each percentage (a number followed by ``%`` and by
+    no operand: ``40 %``, ``12.5%``) blanked out; and where those numbers start (their offsets in
+    UTF-8, as the tree gives them). ``12,5 %`` is refused: the comma separates arguments."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source, frozenset()  # the parser says what is wrong
+    python = list(source)
+    found = set()
+    for index in range(len(tokens) - 2):
+        number, sign, after = tokens[index:index + 3]
+        if number.type != tokenize.NUMBER or sign.string != "%" or _operand(after):
+            continue
+        if index >= 2 and _decimal_comma(*tokens[index - 2:index + 1]):
+            written = source[tokens[index - 2].start[1]:sign.end[1]]
+            raise ExpressionError(f"nombre non admis : « {written} »",
+                                  f"les décimales s'écrivent avec un point : « {written.replace(',', '.')} »")
+        python[sign.start[1]] = " "
+        found.add(len(source[:number.start[1]].encode()))
+    return "".join(python), frozenset(found)
+
+
+def _decimal_comma(units: tokenize.TokenInfo, comma: tokenize.TokenInfo, decimals: tokenize.TokenInfo) -> bool:
+    """Whether the three tokens are a number written with a French decimal comma: ``12,5``."""
+    return (units.type == decimals.type == tokenize.NUMBER and comma.string == ","
+            and units.end == comma.start and comma.end == decimals.start)
+
+
+def _operand(token: tokenize.TokenInfo) -> bool:
+    """Whether ``token`` starts an operand: then a ``%`` before it is a modulo, not a percentage."""
+    if token.type == tokenize.NAME:
+        return token.string in ("True", "False", "None") or not keyword.iskeyword(token.string)
+    return token.type in (tokenize.NUMBER, tokenize.STRING) or token.string in ("(", "[", "{")
 
 
 _FACTS = "_facts"
@@ -213,6 +273,12 @@ class _Compiler(ast.NodeTransformer):
         self.globals[name] = FUNCTIONS[node.func.id].implementation
         return ast.Call(ast.Name(name, ast.Load()), [self.visit(arg) for arg in node.args], [])
 
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        if not isinstance(node.op, ast.Div):
+            return self.generic_visit(node)  # type: ignore[return-value]  # a BinOp stays an expression
+        self.globals["_divide"] = divide
+        return ast.Call(ast.Name("_divide", ast.Load()), [self.visit(node.left), self.visit(node.right)], [])
+
 
 def _function(tree: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
     """The checked expression as a Python function of the facts."""
@@ -237,10 +303,13 @@ def _syntax_error(source: str, error: SyntaxError) -> ExpressionError:
 
 
 class _Checker:
-    def __init__(self, source: str, scope: Mapping[str, Symbol], optional_allowed: bool) -> None:
+    def __init__(self, source: str, scope: Mapping[str, Symbol], optional_allowed: bool,
+                 percents: frozenset[int]) -> None:
         self.source = source
         self.scope = scope
         self.optional_allowed = optional_allowed
+        self.percents = percents
+        """Where the numbers written as percentages start."""
         self.names: set[str] = set()
 
     def check(self, node: ast.expr, depth: int) -> Type:
@@ -266,8 +335,10 @@ class _Checker:
             except InvalidOperation:
                 raise ExpressionError(f"nombre non admis : {self._fragment(node)}",
                                       "écrivez les nombres en décimal, par exemple 16 ou 0.40") from None
-            if not number.is_finite() or abs(number) > MAX_LITERAL:
+            if not number.is_finite() or abs(number) > MAX_LITERAL or 0 < abs(number) < 1 / MAX_LITERAL:
                 raise ExpressionError(f"nombre hors limites : {self._fragment(node)}")
+            if node.col_offset in self.percents:
+                number = Percent(number.scaleb(-2))
             node.value = number  # type: ignore[assignment]  # a Decimal constant, read by simpleeval as is
             return Type.NUMBER
         if isinstance(value, str):
@@ -319,7 +390,21 @@ class _Checker:
         symbol = _BINARY[type(node.op)]
         self._expect(node.left, Type.NUMBER, depth, f"« {symbol} » s'applique à des nombres")
         self._expect(node.right, Type.NUMBER, depth, f"« {symbol} » s'applique à des nombres")
+        if isinstance(node.op, ast.Div) and self._constant_zero(node.right):
+            raise ExpressionError(f"division par zéro : le diviseur de « {self._fragment(node)} » vaut 0",
+                                  "le diviseur ne lit que des nombres et des paramètres : il vaudrait 0 pour "
+                                  "toute demande")
         return Type.NUMBER
+
+    def _constant_zero(self, node: ast.expr) -> bool:
+        """Whether the checked ``node`` is zero whatever the application: it reads only numbers and
+        parameters, and its value is 0."""
+        functions = {id(child.func) for child in ast.walk(node) if isinstance(child, ast.Call)}
+        read = [child.id for child in ast.walk(node) if isinstance(child, ast.Name) and id(child) not in functions]
+        values = {name: self.scope[name].value for name in read}
+        if any(value is None or not self.scope[name].constant for name, value in values.items()):
+            return False
+        return bool(_function(node)(values) == 0)
 
     def _Compare(self, node: ast.Compare, depth: int) -> Type:
         left = self.check(node.left, depth)

@@ -34,11 +34,14 @@ class Stage(IntEnum):
     REQUESTED = 2
     ELIGIBLE = 3
     MUTUALISATION = 4
+    RATE = 5
+    GRANT = 6
 
 
 STAGE_WORDS = {Stage.INPUT: "la lecture de la demande", Stage.ENTITIES: "l'examen des bénéficiaires",
                Stage.REQUESTED: "le relevé des dépenses", Stage.ELIGIBLE: "le plafond du déploiement",
-               Stage.MUTUALISATION: "la mutualisation"}
+               Stage.MUTUALISATION: "la mutualisation", Stage.RATE: "le calcul du taux",
+               Stage.GRANT: "le calcul de la subvention"}
 """Each stage, named for a person."""
 
 Level = Literal["application", "solution", "entity", "expense", "document"]
@@ -167,6 +170,11 @@ ENGINE_FACTS = (
     Fact("excluded_total", Type.NUMBER, "dépenses non retenues", "euros", stage=Stage.ELIGIBLE),
     Fact("applicant_eligible_total", Type.NUMBER, "dépenses éligibles du demandeur", "euros", stage=Stage.ELIGIBLE),
     Fact("mutualised", Type.BOOL, "demande mutualisée", stage=Stage.MUTUALISATION),
+    Fact("rate", Type.NUMBER, "taux de cofinancement final", "fraction", stage=Stage.RATE),
+    Fact("grant_licence", Type.NUMBER, "subvention des licences, plafonds appliqués", "euros", stage=Stage.GRANT),
+    Fact("grant_deployment", Type.NUMBER, "subvention du déploiement, plafonds appliqués", "euros",
+         stage=Stage.GRANT),
+    Fact("grant_total", Type.NUMBER, "subvention, plafonds appliqués", "euros", stage=Stage.GRANT),
 )
 """The facts the engine reads from an application's structure or establishes as it evaluates it,
 whatever the version (they name no field of the cahier des charges: the entities, their licences,

@@ -242,13 +242,61 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Cap:
+    """A bound on an amount: ``limit`` (euros, or a formula) for each line, each entity covered, or
+    the whole application (``per``), on the amounts of ``applies_to`` (an expense group or kind)."""
+
+    id: str
+    rule: str
+    label: str
+    per: Literal["line", "entity", "application"]
+    limit: Expression
+    applies_to: str
+    clause: str
+    interpretation: str | None
+    inputs: tuple[str, ...]
+    """What its finding shows it read: the limit's inputs, or only the parameters it reads when it
+    is over one line's or one entity's facts (the decision's facts are the application's)."""
+
+
+@dataclass(frozen=True)
 class Expenses:
     kinds: Mapping[str, ExpenseKind]
     funded_period: FundedPeriod
+    caps: tuple[Cap, ...]
+    """Applied in this order: each line's, then each entity's, then the application's."""
     eligible_deployment: Formula
     checks: tuple[Check, ...]
     clause: str
     interpretation: str | None
+
+    @cached_property
+    def line_caps(self) -> tuple[Cap, ...]:
+        return tuple(cap for cap in self.caps if cap.per == "line")
+
+
+Split = Literal["pro_rata", "licence_first", "deployment_first"]
+"""How a capped grant is shared between the licence and deployment grants."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The grant's caps in euros (per entity, then per application), how a capped grant is split,
+    and the criteria that read it."""
+
+    caps: tuple[Cap, ...]
+    split: Split
+    checks: tuple[Check, ...]
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "grant.split"
+
+    @property
+    def label(self) -> str:
+        return "Partage d'une subvention plafonnée"
 
 
 @dataclass(frozen=True)
@@ -457,6 +505,7 @@ class Policy:
     sovereignty: CheckGroup
     conditions: CheckGroup
     documents: Documents
+    grant: Grant
     payments: Payments
     reporting: Reporting
     sections: tuple[Any, ...]

@@ -244,11 +244,11 @@ def _changes(registry: Registry, record: dict[str, Any], source: str, same_versi
     requested = requested if isinstance(requested, str) else None
     try:
         document = mapping_document(application, source)
-        if same_version:  # the very version, chosen the same way (the decision says how it was chosen)
+        if same_version and requested is None:  # the very version, as if chosen by the date (as it was)
             policy = registry.version(record["policy_version"])
-            selected_for = None if requested is not None else submission_date(document)
-            decision = evaluate(policy, build_application(document, registry.checked(policy)), selected_for)
-        else:
+            built = build_application(document, registry.checked(policy))
+            decision = evaluate(policy, built, submission_date(document))
+        else:  # a version named is the version that decided; the decision says if it was outside its dates
             decision = registry.decide(document, requested)
     except InputError as error:
         return [f"la demande serait refusée : {error.problems[0].message}"

@@ -4,7 +4,9 @@ A ``Registry`` is one immutable set of policy versions. A ``LiveRegistry`` holds
 behind a single reference: ``reload()`` — or the opt-in watcher, which polls the directory's files —
 reads the directory again, checks the new set completely, and only then swaps it in. A set that does
 not load is refused: the last good set goes on serving, and the refusal is kept (``failure``) and
-logged. A decision is made by one set from start to end: take ``snapshot()`` once, decide with it.
+logged. A draft that does not load is not a reason to refuse a set: it is left out of it, with a
+warning in the log (``Registry.skipped``), so that the published versions go on deciding while staff
+write it. A decision is made by one set from start to end: take ``snapshot()`` once, decide with it.
 
     live = LiveRegistry(Path("policies"))     # raises InputError if the directory is invalid
     live.watch()                              # opt-in: poll the files every second
@@ -101,7 +103,7 @@ def _load_set(directory: Path, generation: int, before: Files) -> PolicySet:
     """Load and check the set of ``directory``, read as ``before``, and make sure that it is the set
     of one state of the directory: its files must not change while they are read. Raises
     ``InputError`` for an invalid set, ``_Changed`` when the files changed meanwhile."""
-    registry = Registry.from_directory(directory)
+    registry = Registry.from_directory(directory, drafts="skip")
     after = read_files(directory)
     if after != before:
         raise _Changed
@@ -207,6 +209,8 @@ class LiveRegistry:
             self._state = _State(loaded, None)
             log.info("politiques chargées de %s : versions %s (génération %d)", self._directory,
                      ", ".join(f"{p.version} ({p.status})" for p in loaded.versions), loaded.generation)
+            for draft in loaded.registry.skipped:
+                log.warning("%s", draft.warning())
             return None
         self._seen = None
         return self._refuse(ReloadFailure(now, (Problem(

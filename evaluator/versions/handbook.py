@@ -13,8 +13,10 @@ from decimal import Decimal
 from itertools import combinations
 
 from evaluator.core import french
-from evaluator.core.facts import AGGREGATE_DOMAINS
-from evaluator.core.kinds.base import Kind
+from evaluator.core.expressions import PRECISION
+from evaluator.core.facts import AGGREGATE_DOMAINS, Aggregate
+from evaluator.core.french import Written
+from evaluator.core.kinds.base import Kind, code
 from evaluator.core.policy import Policy
 
 Block = tuple[str, object]
@@ -26,6 +28,14 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
+
+
+ARITHMETIC = (
+    "Les conditions et formules calculent en décimal exact ; un nombre suivi de « % » est un pourcentage (`40 %` "
+    f"vaut 0,40) ; une division est arrondie à {PRECISION} chiffres significatifs (au plus proche, au pair) et vaut 0 "
+    "quand son diviseur est nul pour une demande (un diviseur nul pour toute demande est refusé au chargement)."
+)
+"""How the expressions of every version compute, as the document says it."""
 
 
 def build(policy: Policy) -> list[Block]:
@@ -56,6 +66,7 @@ def build(policy: Policy) -> list[Block]:
     rounding = policy.rounding
     doc += _section("Arrondi", rounding.clause, rounding.interpretation, [
         ("p", f"{rounding.label} : {french.ROUNDING_WORDS[rounding.mode]} (pas de {french.euros(rounding.quantum)})."),
+        ("p", ARITHMETIC),
     ])
     doc += _parameters(policy)
     doc += _interpretations(policy)
@@ -97,10 +108,17 @@ def _facts(policy: Policy) -> list[Block]:
     if facts.aggregates:
         blocks.append(("table", Table(("Fait calculé", "Nom", "Sur", "Calcul"), tuple(
             (aggregate.label, f"`{aggregate.name}`", AGGREGATE_DOMAINS[aggregate.over][2],
-             french.OPERATIONS[aggregate.operation] + (f" de `{aggregate.of.text}`" if aggregate.of else "")
-             + (f" si `{aggregate.where.text}`" if aggregate.where else ""))
-            for aggregate in facts.aggregates))))
+             calculation(aggregate)) for aggregate in facts.aggregates))))
     return _section("Informations de la demande", facts.clause, facts.interpretation, blocks)
+
+
+def calculation(aggregate: Aggregate) -> str:
+    """How an aggregate is computed, its expressions in words: « plus grand de … si … »."""
+    operation = french.OPERATIONS[aggregate.operation]
+    told = [(joint, code(expression, "")) for joint, expression in ((" de ", aggregate.of), (" si ", aggregate.where))
+            if expression is not None]
+    return Written(operation + "".join(joint + text for joint, text in told),
+                   operation + "".join(joint + french.written(text) for joint, text in told))
 
 
 def rate_table(policy: Policy) -> Table:
@@ -201,19 +219,21 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
         elif kind == "ul":
             body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in _strings(content)) + "</ul>")
         elif isinstance(content, Table):
-            head = "".join(f"<th>{_inline(cell)}</th>" for cell in content.header)
-            rows = "".join("<tr>" + "".join(f"<td>{_inline(cell)}</td>" for cell in row) + "</tr>"
-                           for row in content.rows)
+            head = "".join(f'<th scope="col">{_inline(cell)}</th>' for cell in content.header)
+            rows = "".join(f'<tr><th scope="row">{_inline(row[0])}</th>'
+                           + "".join(f"<td>{_inline(cell)}</td>" for cell in row[1:]) + "</tr>"
+                           for row in content.rows if row)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body) + "\n</body>\n</html>\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
 
 
 def _inline(text: str) -> str:
-    """Escape a text, and render `code` spans."""
+    """Escape a text (quotes included), and render `code` spans."""
     parts = html.escape(text).split("`")
     return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
 

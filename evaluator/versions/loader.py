@@ -35,7 +35,7 @@ from evaluator.core.facts import (
     Stage,
     model_value,
 )
-from evaluator.core.french import quantity
+from evaluator.core.french import Written, quantity
 from evaluator.core.kinds.base import Section, placeholder
 from evaluator.core.kinds.registry import SECTIONS
 from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
@@ -104,7 +104,8 @@ class _Builder:
             for key, value in self.data["lists"].items()
         }
         self.constants: dict[str, Symbol] = {
-            **{key: Symbol(Type.DATE if isinstance(p.value, date) else Type.NUMBER, p.label, constant=True)
+            **{key: Symbol(Type.DATE if isinstance(p.value, date) else Type.NUMBER, p.label, constant=True,
+                           value=p.value, unit=p.unit)
                for key, p in self.parameters.items()},
             **{key: Symbol(Type.TEXT_LIST, item.label, constant=True) for key, item in self.lists.items()},
         }
@@ -128,7 +129,8 @@ class _Builder:
         return value
 
     def text(self, path: JsonPath) -> str:
-        """A French text of the policy, its ``{parameter}`` placeholders filled in."""
+        """A French text of the policy, its ``{parameter}`` placeholders filled in (then a
+        ``Written`` that keeps the text as written)."""
         raw = cast(str, self._get(path))
         for name in _PLACEHOLDER.findall(raw):
             if name not in self.parameters:
@@ -139,11 +141,12 @@ class _Builder:
         except ValueError:
             self.problem(path, "accolade non fermée dans le texte", "écrivez {nom_du_paramètre}")
             return raw
-        return _PLACEHOLDER.sub(
+        filled = _PLACEHOLDER.sub(
             lambda m: quantity(self.parameters[m[1]].value, self.parameters[m[1]].unit)
             if m[1] in self.parameters else m[0],
             raw,
         )
+        return raw if filled == raw else Written(filled, raw)
 
     def interpretation(self, path: JsonPath, item: Mapping[str, Any]) -> str | None:
         return self.text((*path, "interpretation")) if "interpretation" in item else None
@@ -154,7 +157,8 @@ class _Builder:
     ) -> Expression | None:
         """The expression at ``path``, checked against ``scope`` (the facts known at ``stage``, when
         it is evaluated over the application)."""
-        text = cast(str, self._get(path))
+        written = self._get(path)
+        text = written if isinstance(written, str) else str(written)  # a limit may be a plain amount: 50000
         try:
             return compile_expression(text, {**scope, **self.constants}, expected,
                                       optional_allowed=optional_allowed, reference=self.reference)
@@ -346,7 +350,7 @@ def _policy_schema(sections: tuple[Section, ...]) -> Schema:
 _PARTS = frozenset(field.name for field in dataclasses.fields(Policy))
 """The sections the policy model holds by name; any other section loaded is one of its ``extensions``."""
 
-_EXPRESSION_KEYS = frozenset({"when", "test", "formula", "mutualised_when", "of", "where"})
+_EXPRESSION_KEYS = frozenset({"when", "test", "formula", "limit", "mutualised_when", "of", "where"})
 
 
 def _expression_problems(document: Document, known: list[Problem]) -> list[Problem]:
@@ -403,4 +407,4 @@ def _expected(key: str, item: Mapping[str, Any]) -> Type | None:
         operation = item.get("operation")
         found = OPERATIONS.get(cast(Any, operation)) if isinstance(operation, str) else None
         return found[0] if found else None
-    return Type.NUMBER if key == "formula" else Type.BOOL if key in _EXPRESSION_KEYS else None
+    return Type.NUMBER if key in ("formula", "limit") else Type.BOOL if key in _EXPRESSION_KEYS else None

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +23,15 @@ from evaluator.core.policy import Policy
 from evaluator.reading.problems import InputError, Problem
 
 LOCK_NAME = "lock.json"
+
+VERSION_NUMBER = re.compile(r"[0-9]+\.[0-9]+")
+"""What a version number looks like (``1.0``, ``1.1``, ``2.10``)."""
+
+
+def version_number(version: str) -> tuple[int, ...]:
+    """How version numbers compare: number by number, so that ``1.0``, ``1.00`` and ``01.0`` are
+    one number, and ``1.10`` comes after ``1.9``."""
+    return tuple(int(part) for part in version.split("."))
 
 
 def digest(raw: bytes) -> str:
@@ -57,10 +69,27 @@ def read_lock(directory: Path) -> dict[str, LockEntry]:
 
 def write_lock(directory: Path, policy_id: str, entries: Mapping[str, LockEntry]) -> Path:
     path = directory / LOCK_NAME
-    ordered = sorted(entries.values(), key=lambda e: tuple(int(p) for p in e.version.split(".")))
+    ordered = sorted(entries.values(), key=lambda e: version_number(e.version))
     data = {"policy": policy_id, "versions": {e.version: e.to_dict() for e in ordered}}
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: beside it first (a name no policy set reads), flushed to
+    disk, then renamed over it, so that a reader — a service watching the directory — sees the old
+    file or the new one, never a part. A file that cannot be written is bad input."""
+    beside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with beside.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(beside, path)
+    except OSError as error:
+        with suppress(OSError):
+            beside.unlink(missing_ok=True)
+        raise InputError([Problem(str(path), f"écriture impossible : {error.strerror}")]) from None
 
 
 def lock_problems(directory: Path, files: Mapping[str, Path], versions: Mapping[str, Policy],

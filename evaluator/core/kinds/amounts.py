@@ -68,16 +68,18 @@ def evaluate(work: Work) -> None:
     ineligible = work.status == "ineligible"
     licence: Decimal = facts["eligible_licence"]
     deployment: Decimal = facts["eligible_deployment"]
-    rate = work.final_rate
-    grant_licence = ZERO if ineligible else work.round(licence * rate)
-    grant_deployment = ZERO if ineligible else work.round(deployment * rate)
+    grant_licence: Decimal = ZERO if ineligible else facts["grant_licence"]
+    grant_deployment: Decimal = ZERO if ineligible else facts["grant_deployment"]
     total = grant_licence + grant_deployment
     clause = policy.rate.clause
     if ineligible:
         work.find(Applied("amounts.grant", "info", clause, None, (), None, "none", NO_GRANT))
     else:
-        work.find(Applied("amounts.grant", "info", clause, None, (), None, "granted", grant_message,
-                          (policy.rounding, licence, deployment, rate, grant_licence, grant_deployment)))
+        uncapped = work.uncapped_grant
+        told = (grant_message, (policy.rounding, licence, deployment, work.final_rate, *uncapped)) if (
+            uncapped == (grant_licence, grant_deployment)) else (capped_grant_message, (
+                policy.rounding, licence, deployment, work.final_rate, *uncapped, grant_licence, grant_deployment))
+        work.find(Applied("amounts.grant", "info", clause, None, (), None, "granted", *told))
         _payments(work, total)
     work.figures = (facts["requested_total"], licence, deployment, facts["eligible_total"], facts["excluded_total"],
                     grant_licence, grant_deployment, total)
@@ -89,6 +91,14 @@ def grant_message(rounding: Rounding, licence: Decimal, deployment: Decimal, rat
             f"à {french.percent(rate)}, soit {french.euros(grant_licence)} + {french.euros(grant_deployment)} = "
             f"{french.euros(grant_licence + grant_deployment)} ({rounding.label.lower()} : "
             f"{french.ROUNDING_WORDS[rounding.mode]}).")
+
+
+def capped_grant_message(rounding: Rounding, licence: Decimal, deployment: Decimal, rate: Decimal,
+                         grant_licence: Decimal, grant_deployment: Decimal, capped_licence: Decimal,
+                         capped_deployment: Decimal) -> str:
+    return (f"{grant_message(rounding, licence, deployment, rate, grant_licence, grant_deployment)[:-1]}, ramenée par "
+            f"les plafonds à {french.euros(capped_licence)} + {french.euros(capped_deployment)} = "
+            f"{french.euros(capped_licence + capped_deployment)}.")
 
 
 def _payments(work: Work, total: Decimal) -> None:

@@ -12,6 +12,7 @@ from evaluator.core.decision import EntityRow, MissingDocument
 from evaluator.core.expressions import Expression, Type, compile_expression
 from evaluator.core.facts import FactTable, Level, Stage
 from evaluator.core.findings import Applied, Status
+from evaluator.core.french import Written
 from evaluator.core.policy import Bonus, Indicator, Policy, Tranche
 from evaluator.reading.problems import JsonPath
 
@@ -48,8 +49,12 @@ class Loader(Protocol):
 
 
 def code(expression: Expression | None, otherwise: str) -> str:
-    """An expression as a rule tells it (marked as code: `...`), or ``otherwise`` when there is none."""
-    return otherwise if expression is None else f"`{expression.text}`"
+    """An expression as a rule tells it: in French words, then as written (marked as code: `...`), or
+    ``otherwise`` when there is none. Versions compare on what is written (``french.Written``)."""
+    if expression is None:
+        return otherwise
+    source = f"`{expression.text}`"
+    return source if expression.words == expression.text else Written(f"{expression.words} ({source})", source)
 
 
 def rule_id(path: JsonPath) -> str:
@@ -160,7 +165,7 @@ class Work:
 
     __slots__ = ("application", "bonuses", "covered", "entity_deployment", "entity_licence", "entity_rows", "facts",
                  "figures", "final_rate", "find", "indicators", "missing", "paid", "policy", "round", "status",
-                 "supplied", "tier", "trace")
+                 "supplied", "tier", "trace", "uncapped_grant")
 
     def __init__(self, policy: Policy, application: Application) -> None:
         self.policy = policy
@@ -177,6 +182,8 @@ class Work:
         self.tier = policy.rate.tiers[-1]
         self.bonuses: list[Bonus] = []
         self.final_rate = ZERO
+        self.uncapped_grant = (ZERO, ZERO)
+        """The licence and deployment grants before the caps."""
         self.indicators: list[Indicator] = []
         self.paid: list[tuple[Tranche, Decimal]] = []
         self.status: Status = "eligible"

@@ -1,19 +1,20 @@
 """Expense lines (``expenses``): each line's kind (``expenses.kinds``) retains it as licence or
 deployment or excludes it; a line of the group the funded period applies to and longer than it is
-prorated (``expenses.funded_period``); the deployment retained is capped by the policy's formula
-(``expenses.eligible_deployment``); then the section's criteria (``expenses.checks``)."""
+prorated (``expenses.funded_period``); the amounts retained are bounded by the caps per line, per
+entity and per application (``expenses.caps``); the deployment retained is capped by the policy's
+formula (``expenses.eligible_deployment``); then the section's criteria (``expenses.checks``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from evaluator.core import french
 from evaluator.core.application import ExpenseLine
 from evaluator.core.expressions import Type
 from evaluator.core.facts import Stage
 from evaluator.core.findings import Applied
-from evaluator.core.kinds import checks
+from evaluator.core.kinds import caps, checks
 from evaluator.core.kinds.base import (
     SETTING,
     ZERO,
@@ -48,6 +49,22 @@ def load(loader: Loader) -> Expenses:
         loader.problem(("expenses", "kinds"), "aucune nature de dépense n'est dans le groupe licence",
                        "une demande ne peut être cofinancée sans licence éligible")
     period = section["funded_period"]
+
+    def applies_to(path: JsonPath, item: dict[str, Any]) -> str:
+        target = item["applies_to"]
+        kind = kinds.get(target)
+        if item["per"] == "line" and kind is not None and kind.group != "excluded":
+            return cast(str, target)
+        if target not in ("licence", "deployment"):
+            loader.problem((*path, "applies_to"), f"« {target} » n'est pas un groupe de dépenses retenu"
+                           + (" ni une nature de dépense retenue" if item["per"] == "line" else ""),
+                           "écrivez licence ou deployment" + (", ou une nature de dépense (expenses.kinds) qui "
+                                                              "n'est pas exclue" if item["per"] == "line" else
+                                                              " : un plafond par entité ou par demande porte "
+                                                              "sur un groupe"))
+        return cast(str, target)
+
+    bounds = caps.load(loader, ("expenses", "caps"), clause, Stage.ENTITIES, applies_to) if "caps" in section else ()
     formula_item = section["eligible_deployment"]
     formula = loader.expression(("expenses", "eligible_deployment", "formula"), Stage.REQUESTED, Type.NUMBER)
     return Expenses(
@@ -55,6 +72,7 @@ def load(loader: Loader) -> Expenses:
         FundedPeriod(loader.text(("expenses", "funded_period", "label")), int(period["months"]),  # 12.0 is 12
                      period["applies_to"], _duration(loader, period["duration"]), period.get("clause", clause),
                      loader.interpretation(("expenses", "funded_period"), period)),
+        tuple(sorted(bounds, key=lambda cap: caps.PER_ORDER.index(cap.per))),
         Formula(loader.text(("expenses", "eligible_deployment", "label")), formula or placeholder(),
                 formula_item.get("clause", clause),
                 loader.interpretation(("expenses", "eligible_deployment"), formula_item)),
@@ -84,6 +102,7 @@ def evaluate(work: Work) -> None:
     deployment_by_entity: dict[str, Decimal] = {}
     entity_licence = work.entity_licence
     find = work.find
+    line_caps = expenses.line_caps
     for line in work.application.expenses:
         kind = kinds[line.kind]
         rule = kind.rule
@@ -103,6 +122,10 @@ def evaluate(work: Work) -> None:
             amount = work.round(amount * period.months / months)
             find(Applied(period.rule, "info", period.clause, None, (), line.entity, "prorated", prorated_message,
                          (line, kind, months, period.months, amount)))
+        for cap in line_caps:
+            if cap.applies_to in (group, line.kind):
+                amount = caps.bound(work, cap, amount, caps.item_limit(cap, work.policy, line.facts), line.entity,
+                                    f"ligne {line.index + 1}, ")
         if group == "licence":
             licence_requested += line.amount
             eligible_licence += amount
@@ -113,12 +136,39 @@ def evaluate(work: Work) -> None:
         find(Applied(rule, "pass", kind.clause, None, (), line.entity, "retained", line_message,
                      (line, kind, kind.eligible_text)))
     facts = work.facts
+    if len(line_caps) < len(expenses.caps):
+        eligible_licence = _bound_totals(work, "licence", entity_licence, eligible_licence)
+        deployment_requested = _bound_totals(work, "deployment", deployment_by_entity, deployment_requested)
     facts["requested_total"] = requested
     facts["licence_requested"] = licence_requested
     facts["deployment_requested"] = deployment_requested
     facts["eligible_licence"] = eligible_licence
     _deployment_cap(work, deployment_by_entity)
     checks.run(work, expenses.checks)
+
+
+def _bound_totals(work: Work, group: str, by_entity: dict[str, Decimal], total: Decimal) -> Decimal:
+    """The caps per entity, then per application, on the amounts of ``group``: an entity's amount
+    above its limit is brought down to it; a total above the application's limit is, and each
+    entity's share is reduced in the same proportion (rounded as the policy says)."""
+    policy = work.policy
+    for cap in policy.expenses.caps:
+        if cap.applies_to != group or cap.per == "line":
+            continue
+        if cap.per == "entity":
+            for entity in work.covered:
+                if entity.siren in by_entity:
+                    by_entity[entity.siren] = caps.bound(work, cap, by_entity[entity.siren],
+                                                         caps.item_limit(cap, policy, entity.facts), entity.siren,
+                                                         f"{entity.name} ({entity.siren}), ")
+            total = sum(by_entity.values(), ZERO)
+            continue
+        capped = caps.bound(work, cap, total, caps.limit(cap, work.facts), None, "")
+        if capped < total:
+            for siren, amount in by_entity.items():
+                by_entity[siren] = work.round(amount * capped / total)
+        total = capped
+    return total
 
 
 def excluded_line_message(line: ExpenseLine, kind: ExpenseKind) -> str:
@@ -186,6 +236,7 @@ FUNDED_PERIOD = Kind("funded_period", SETTING, lambda policy: (policy.expenses.f
                                               ("lignes concernées", french.GROUPS[period.applies_to])))
 DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses.eligible_deployment,),
                       _cap_branches, lambda formula, _policy: (("formule", code(formula.expression, "")),))
+CAPS = caps.kind("expense_cap", lambda policy: policy.expenses.caps)
 CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
-SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, DEPLOYMENT_CAP, CHECKS), evaluate,
+SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, CAPS, DEPLOYMENT_CAP, CHECKS), evaluate,
                   lambda policy: policy.expenses, load)

@@ -96,7 +96,7 @@ def evaluate(work: Work) -> None:
             work.bonuses.append(bonus)
             find(bonus.when_granted)
     ceiling = rate.ceiling
-    work.final_rate = min(total, ceiling.value)
+    work.final_rate = facts["rate"] = min(total, ceiling.value)
     reached = total > ceiling.value
     find(Applied(ceiling.rule, "info" if reached else "pass", ceiling.clause, None, (), None,
                  "applied" if reached else "not_reached", ceiling_message, (ceiling, total)))

@@ -7,6 +7,7 @@ from evaluator.core.kinds import (
     beneficiaries,
     checks,
     expenses,
+    grant,
     mutualisation,
     rate,
     reporting,
@@ -18,7 +19,8 @@ from evaluator.core.policy import Policy
 
 SECTIONS: tuple[Section, ...] = (
     window.SECTION, beneficiaries.SECTION, expenses.SECTION, mutualisation.SECTION, rate.SECTION,
-    checks.SOVEREIGNTY, checks.REGULATIONS, requirements.SECTION, reporting.SECTION, amounts.STATUS_SECTION,
+    checks.SOVEREIGNTY, checks.REGULATIONS, requirements.SECTION, reporting.SECTION, grant.SECTION,
+    amounts.STATUS_SECTION,
     amounts.SECTION,
 )
 """The sections in the order in which their facts become known."""

@@ -1,0 +1,159 @@
+"""Amounts as data: the fictitious version 1.2 (tests/amendment/amounts/1.2.yaml), made from 1.0 by
+data edits alone, caps the licences retained per licence, the deployment at 40 % of the eligible
+total, the grant per inhabitant of each entity and per application, sets minimum amounts, and
+declares a new field (each entity's population). Its golden cases check the decisions to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+from conftest import decide_with, edited, policy_directory, refused
+from evaluator import InputError, Registry, load_policy
+
+HERE = Path(__file__).resolve().parent / "amendment" / "amounts"
+DRAFT = HERE / "1.2.yaml"
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Path:
+    return policy_directory(tmp_path, {"1.2.yaml": DRAFT.read_text(encoding="utf-8")})
+
+
+@pytest.fixture
+def draft_text() -> str:
+    return DRAFT.read_text(encoding="utf-8")
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, list(args))
+    return result.exit_code, result.output
+
+
+def _under_draft(application: dict[str, Any], population: int = 3000) -> dict[str, Any]:
+    application["submitted_on"] = "2027-08-01"
+    application["applicant"]["population"] = population
+    return application
+
+
+def test_the_golden_cases_of_the_amendment_hold_to_the_cent(directory):
+    code, output = _run("test", str(HERE / "cases.yaml"), "--policy-dir", str(directory))
+    assert code == 0, output
+    assert "9 passed, 0 failed" in output
+
+
+def test_the_new_field_is_required_by_the_draft_and_refused_by_1_0(directory, application):
+    registry = Registry.from_directory(directory)
+    application["submitted_on"] = "2027-08-01"
+    with pytest.raises(InputError) as missing:
+        registry.evaluate(application, version="1.2")
+    assert any("population" in problem.message for problem in missing.value.problems)
+    application["applicant"]["population"] = 3000
+    assert registry.evaluate(application, version="1.2").status == "eligible"
+    with pytest.raises(InputError) as unknown:
+        registry.evaluate(application)  # 1.0 governs: the draft is not published
+    assert any("1.2" in (problem.hint or "") for problem in unknown.value.problems)
+
+
+@pytest.mark.parametrize(("split", "licence", "deployment"), [
+    ("pro_rata", "800.00", "200.00"), ("licence_first", "1000.00", "0.00"), ("deployment_first", "700.00", "300.00")])
+def test_a_capped_grant_is_split_as_the_policy_says(draft_text, application, split, licence, deployment):
+    # 1 200 € of licences and 300 € of deployment at 30 %, capped at 5 € × 200 inhabitants = 1 000 €
+    policy = load_policy(edited(draft_text, ("  split: pro_rata", f"  split: {split}")).encode(), "split.yaml")
+    application = _under_draft(application, population=200)
+    application["expenses"] = [{"kind": "licence", "amount": 4000, "months": 12}, {"kind": "training", "amount": 1000}]
+    amounts = decide_with(policy, application).amounts
+    assert (amounts.grant_licence, amounts.grant_deployment, amounts.grant_total) == (
+        Decimal(licence), Decimal(deployment), Decimal("1000.00"))
+
+
+def test_a_cap_per_line_bounds_the_lines_of_one_kind(draft_text, application):
+    line_cap = ("  caps:\n    per_licence:",
+                "  caps:\n    training_line:\n      label: Formation plafonnée à 800 € par ligne\n"
+                "      applies_to: training\n      per: line\n      limit: 800\n    per_licence:")
+    policy = load_policy(edited(draft_text, line_cap).encode(), "line.yaml")
+    application = _under_draft(application)
+    application["expenses"] = [{"kind": "licence", "amount": 4000, "months": 12}, {"kind": "training", "amount": 1000},
+                               {"kind": "training", "amount": 500}, {"kind": "integration", "amount": 900}]
+    decision = decide_with(policy, application)
+    assert decision.amounts.eligible_deployment == Decimal("2200.00")  # 800 + 500 + 900
+    capped = [f for f in decision.findings if f.rule == "expenses.caps.training_line"]
+    assert [f.message for f in capped] == [
+        "Formation plafonnée à 800 € par ligne : ligne 2, 1 000,00 € ramenés à 800,00 €."]
+
+
+FIELDS = ("  aggregates:\n", (
+    "    council_deliberation: {at: application, type: boolean, label: délibération de l'assemblée, default: false}\n"
+    "    open_source: {at: solution, type: boolean, label: solution sous licence libre, default: false}\n"
+    "    trainees: {at: expense, type: integer, minimum: 0, label: agents formés par la ligne, default: 0}\n"
+    "    certified: {at: document, type: boolean, label: pièce certifiée conforme, default: false}\n"
+    "  aggregates:\n"
+    "    certified_quotes:\n      label: devis certifiés\n      over: documents\n      operation: count\n"
+    "      where: kind == 'quote' and certified\n"))
+USES = (
+    ("    public_procurement:\n", "    deliberation:\n      label: L'assemblée a délibéré\n"
+                                 "      test: council_deliberation and certified_quotes >= 1\n"
+                                 "      on_fail: incomplete\n    public_procurement:\n"),
+    ("    ia_frugale:\n", "    logiciel_libre:\n      label: Bonification « logiciel libre »\n      when: open_source\n"
+                       "      value: 0.05\n    ia_frugale:\n"),
+    ("  caps:\n    per_licence:",
+     "  caps:\n    per_trainee:\n      label: Formation plafonnée à 200 € par agent formé\n"
+     "      applies_to: training\n      per: line\n      limit: 200 * trainees\n    per_licence:"),
+)
+
+
+def test_a_new_field_at_each_level_is_read_where_staff_write_it(draft_text, application):
+    """A field of the application, of its solution, of each expense line and of each document,
+    added by a data edit, read by a criterion, a bonus, a cap per line and an aggregate."""
+    policy = load_policy(edited(draft_text, FIELDS, *USES).encode(), "fields.yaml")
+    application = _under_draft(application)
+    application["expenses"] = [{"kind": "licence", "amount": 4000, "months": 12},
+                               {"kind": "training", "amount": 1000, "trainees": 3}]
+    before = decide_with(policy, application)
+    assert before.status == "incomplete"
+    assert before.amounts.eligible_deployment == Decimal("600.00")  # 200 € × 3 agents
+    assert before.rate.final == Decimal("0.30")
+    application.update(council_deliberation=True)
+    application["solution"]["open_source"] = True
+    application["documents"][0]["certified"] = True
+    after = decide_with(policy, application)
+    assert (after.status, after.rate.final) == ("eligible", Decimal("0.35"))
+
+
+def test_later_rules_may_read_the_rate_and_the_grant(draft_text, application):
+    reads_rate = ("    public_procurement:\n", "    rate_known:\n      label: Le taux est connu\n"
+                  "      test: rate >= 0.30\n      on_fail: review\n    public_procurement:\n")
+    policy = load_policy(edited(draft_text, reads_rate).encode(), "rate.yaml")
+    decision = decide_with(policy, _under_draft(application))
+    assert [f.outcome for f in decision.findings if f.rule == "conditions.checks.rate_known"] == ["pass"]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("      limit: grant_cap\n", "      limit: grant_total\n"),
+     "« grant_total » n'est connu qu'à partir de l'étape « le calcul de la subvention » ; cette expression est "
+     "évaluée à l'étape « le calcul du taux »"),
+    (("      test: requested_total >= minimum_request", "      test: grant_total >= minimum_request"),
+     "« grant_total » n'est connu qu'à partir de l'étape « le calcul de la subvention »"),
+    (("      applies_to: licence\n      per: entity", "      applies_to: hardware\n      per: entity"),
+     "« hardware » n'est pas un groupe de dépenses retenu"),
+    (("      limit: licence_unit_cap * licences", "      limit: licence_unit_cap * licence_count"),
+     "licence_count"),
+])
+def test_a_misplaced_amount_is_refused_where_it_is_written(draft_text, edit, message):
+    problems = refused(draft_text, edit)
+    assert any(message in problem.message for problem in problems), [p.message for p in problems]
+    assert all(problem.line for problem in problems)
+
+
+def test_docs_show_the_caps_and_the_split(directory):
+    code, output = _run("docs", "--version", "1.2", "--policy-dir", str(directory))
+    assert code == 0, output
+    assert "## Subvention" in output
+    assert "Plafond de 50 000,00 € par demande" in output
+    assert "au prorata : la part des licences arrondie, le reste au déploiement" in output
+    assert "Plafond de 300,00 € par licence et par an" in output
