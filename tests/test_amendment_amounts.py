@@ -125,12 +125,23 @@ def test_a_new_field_at_each_level_is_read_where_staff_write_it(draft_text, appl
     assert (after.status, after.rate.final) == ("eligible", Decimal("0.35"))
 
 
-def test_later_rules_may_read_the_rate_and_the_grant(draft_text, application):
-    reads_rate = ("    public_procurement:\n", "    rate_known:\n      label: Le taux est connu\n"
-                  "      test: rate >= 0.30\n      on_fail: review\n    public_procurement:\n")
-    policy = load_policy(edited(draft_text, reads_rate).encode(), "rate.yaml")
-    decision = decide_with(policy, _under_draft(application))
-    assert [f.outcome for f in decision.findings if f.rule == "conditions.checks.rate_known"] == ["pass"]
+LARGE_GRANT = (
+    ("    mutualisation_declaration: {label: Déclaration de mutualisation co-signée}\n",
+     "    mutualisation_declaration: {label: Déclaration de mutualisation co-signée}\n"
+     "    deliberation: {label: Délibération de l'assemblée}\n"),
+    ("  requirements:\n",
+     "  requirements:\n    deliberation:\n      label: Délibération, au-delà de 1 000 € de subvention\n"
+     "      one_of: [deliberation]\n      when: grant_total > 1000 and rate < 40 %\n      on_missing: incomplete\n"),
+)
+
+
+@pytest.mark.parametrize(("population", "status"), [(3000, "incomplete"), (200, "eligible")])
+def test_later_rules_may_read_the_rate_and_the_grant(draft_text, application, population, status):
+    # 1 500 € of grant asks for the deliberation; capped at 5 € × 200 inhabitants, 1 000 € does not
+    policy = load_policy(edited(draft_text, *LARGE_GRANT).encode(), "grant.yaml")
+    application = _under_draft(application, population)
+    application["expenses"] = [{"kind": "licence", "amount": 4000, "months": 12}, {"kind": "training", "amount": 1000}]
+    assert decide_with(policy, application).status == status
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -157,3 +168,21 @@ def test_docs_show_the_caps_and_the_split(directory):
     assert "Plafond de 50 000,00 € par demande" in output
     assert "au prorata : la part des licences arrondie, le reste au déploiement" in output
     assert "Plafond de 300,00 € par licence et par an" in output
+
+
+def test_diff_tells_the_amendment_in_words(directory):
+    code, output = _run("diff", "1.0", "1.2", "--policy-dir", str(directory))
+    assert code == 0, output
+    for line in (
+        "Nouvelle information de la demande « population municipale de l'entité (INSEE) » (chaque entité ; "
+        "nombre entier ; obligatoire)",
+        "Nouveau plafond de 50 000,00 € par demande",
+        "Nouveau plafond de 5,00 € par habitant de chaque entité (plafond de la subvention par habitant de chaque "
+        "entité (5,00 €) × population municipale de l'entité (INSEE) (`grant_per_inhabitant * population`))",
+        "partage d'une subvention plafonnée : au prorata : la part des licences arrondie, le reste au déploiement",
+        "test : subvention, plafonds appliqués est au moins subvention minimale (1 000,00 €) "
+        "(`grant_total >= minimum_grant`)",
+        "s'il n'est pas rempli : non éligible",
+        "(`min(deployment_requested, eligible_licence * deployment_max_share / (1 - deployment_max_share))`)",
+    ):
+        assert line in output, line

@@ -48,7 +48,7 @@ def load(loader: Loader, path: JsonPath, clause: str, stage: Stage) -> tuple[Che
 def load_group(loader: Loader, section_key: str, checks_key: str) -> CheckGroup:
     section = loader.data[section_key]
     return CheckGroup(
-        load(loader, (section_key, checks_key), section["clause"], Stage.RATE),
+        load(loader, (section_key, checks_key), section["clause"], Stage.GRANT),
         section["clause"],
         loader.interpretation((section_key,), section),
     )

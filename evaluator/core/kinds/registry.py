@@ -18,9 +18,8 @@ from evaluator.core.kinds.base import Kind, Section
 from evaluator.core.policy import Policy
 
 SECTIONS: tuple[Section, ...] = (
-    window.SECTION, beneficiaries.SECTION, expenses.SECTION, mutualisation.SECTION, rate.SECTION,
-    checks.SOVEREIGNTY, checks.REGULATIONS, requirements.SECTION, reporting.SECTION, grant.SECTION,
-    amounts.STATUS_SECTION,
+    window.SECTION, beneficiaries.SECTION, expenses.SECTION, mutualisation.SECTION, rate.SECTION, grant.SECTION,
+    checks.SOVEREIGNTY, checks.REGULATIONS, requirements.SECTION, reporting.SECTION, amounts.STATUS_SECTION,
     amounts.SECTION,
 )
 """The sections in the order in which their facts become known."""

@@ -18,7 +18,7 @@ def load(loader: Loader) -> Reporting:
     frequency = loader.text(("reporting", "frequency"))
 
     def indicator(path: JsonPath, key: str, item: dict[str, Any]) -> Indicator:
-        when = loader.expression((*path, "when"), Stage.RATE, Type.BOOL) if "when" in item else None
+        when = loader.expression((*path, "when"), Stage.GRANT, Type.BOOL) if "when" in item else None
         return Indicator(key, rule_id(path), loader.text((*path, "label")), when, frequency,
                          item.get("clause", clause), loader.interpretation(path, item))
 

@@ -32,7 +32,7 @@ def load(loader: Loader) -> Documents:
 
     def requirement(path: JsonPath, key: str, item: dict[str, Any]) -> Requirement:
         loader.known_documents((*path, "one_of"), item["one_of"])
-        when = loader.expression((*path, "when"), Stage.RATE, Type.BOOL) if "when" in item else None
+        when = loader.expression((*path, "when"), Stage.GRANT, Type.BOOL) if "when" in item else None
         return Requirement(key, rule_id(path), loader.text((*path, "label")), tuple(item["one_of"]), when,
                            item.get("signed_by_all_covered", False), item["on_missing"],
                            item.get("clause", clause), loader.interpretation(path, item))
