@@ -186,3 +186,10 @@ def test_diff_tells_the_amendment_in_words(directory):
         "(`min(deployment_requested, eligible_licence * deployment_max_share / (1 - deployment_max_share))`)",
     ):
         assert line in output, line
+
+
+def test_a_share_written_as_a_percentage_is_refused_with_how_to_write_it(draft_text):
+    problems = refused(draft_text, ("      share: 0.50\n", "      share: 50 %\n"))
+    assert [(p.message, p.hint) for p in problems] == [(
+        "valeur « 50 % » non reconnue ; valeurs admises : rest",
+        "une part s'écrit comme une fraction : 30 % s'écrit 0.30 ; le dernier versement reçoit le reste (rest)")]

@@ -102,6 +102,17 @@ def test_syntax_hint_for_french_connectives():
     assert raised.value.hint is not None and "or" in raised.value.hint
 
 
+@pytest.mark.parametrize(("source", "hint"), [
+    ("30 000", "un nombre s'écrit sans espace, avec un point décimal : 30000.50"),
+    ("30000,50", "un nombre s'écrit sans espace, avec un point décimal : 30000.50"),
+    ("30000 €", "un montant s'écrit en euros sans symbole ni espace : 30000 ou 30000.50"),
+])
+def test_an_amount_written_as_in_a_letter_is_refused_with_how_to_write_it(source, hint):
+    with pytest.raises(ExpressionError) as raised:
+        compile_expression(source, SCOPE, Type.NUMBER)
+    assert raised.value.hint == hint
+
+
 def test_optional_fact_allowed_where_absence_is_handled():
     expression = compile_expression("purchase > day", SCOPE, Type.BOOL, optional_allowed=True)
     assert expression.names == ("day", "purchase")

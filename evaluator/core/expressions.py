@@ -20,6 +20,7 @@ import copy
 import difflib
 import io
 import keyword
+import re
 import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ _BINARY_REFUSED = {
     ast.BitXor: "« ^ » n'est pas admis",
     ast.MatMult: "« @ » n'est pas admis",
 }
+_DECIMAL_POINT = "un nombre s'écrit sans espace, avec un point décimal : 30000.50"
 _SYNTAX_HINTS = (
     (" et ", "écrivez « and » plutôt que « et »"),
     (" ou ", "écrivez « or » plutôt que « ou »"),
@@ -125,6 +127,7 @@ _SYNTAX_HINTS = (
     ("≥", "écrivez « >= » plutôt que « ≥ »"),
     ("≤", "écrivez « <= » plutôt que « ≤ »"),
     ("≠", "écrivez « != » plutôt que « ≠ »"),
+    ("€", "un montant s'écrit en euros sans symbole ni espace : 30000 ou 30000.50"),
 )
 
 
@@ -296,6 +299,8 @@ def python_source(tree: ast.expr, namespace: dict[str, Any]) -> str:
 
 def _syntax_error(source: str, error: SyntaxError) -> ExpressionError:
     hint = next((h for needle, h in _SYNTAX_HINTS if needle in f" {source} "), None)
+    if hint is None and re.search(r"\d[ \u00a0\u202f]\d{3}\b|\d,\d", source):
+        hint = _DECIMAL_POINT
     if hint is None and "=" in source.replace("==", "").replace("<=", "").replace(">=", "").replace("!=", ""):
         hint = "pour comparer, écrivez « == » (deux signes égal)"
     where = f", vers le caractère {error.offset}" if error.offset else ""
@@ -455,8 +460,10 @@ class _Checker:
     def _List(self, node: ast.List, depth: int) -> Type:
         for element in node.elts:
             if not (isinstance(element, ast.Constant) and isinstance(element.value, str)):
+                numbers = isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts)
                 raise ExpressionError("une liste écrite dans une expression ne contient que des textes entre "
-                                      f"guillemets (« {self._fragment(node)} »)")
+                                      f"guillemets (« {self._fragment(node)} »)",
+                                      _DECIMAL_POINT if numbers else None)
         return Type.TEXT_LIST
 
     _Tuple = _List
