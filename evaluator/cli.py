@@ -1,24 +1,29 @@
 """The ``guichet`` command: parses arguments, calls the evaluator, prints. Nothing else.
 
-Exit codes: 0 success, 1 a test case failed, 2 bad input (every problem printed with its file,
-line and path, in French, never a traceback).
+Exit codes: 0 success, 1 a test case failed or standard output could not be written (a full disk,
+a pipe closed by its reader: said in one line, or not at all for the pipe), 2 bad input (every
+problem printed with its file, line and path, in French, never a traceback; a bad option too, a
+file named on the command line that cannot be read or written). Everything said is French, click's
+own messages included (``_CLICK_FRENCH``).
 """
 
 from __future__ import annotations
 
-import io
+import errno
 import json
 import os
 import signal
+import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
+import orjson
 
 from evaluator.core import french
 from evaluator.core.application import application_schema, build_application
@@ -26,6 +31,7 @@ from evaluator.core.engine import evaluate as decide
 from evaluator.core.facts import LEVELS, STAGE_WORDS, Stage
 from evaluator.core.policy import Policy
 from evaluator.core.report import render_text
+from evaluator.reading.files import open_regular, os_error_text, read_bounded, read_regular
 from evaluator.reading.parse import Document, json_lines, load_document
 from evaluator.reading.problems import InputError, Problem, raise_if_any
 from evaluator.reading.resources import schema as bundled_schema
@@ -49,12 +55,15 @@ from evaluator.versions.handbook import to_markdown as document_markdown
 from evaluator.versions.impact import assess as assess_impact
 from evaluator.versions.impact import to_text as impact_text
 from evaluator.versions.loader import load_policy_file
-from evaluator.versions.lock import lock_problems, read_lock
+from evaluator.versions.lock import lock_problems, read_lock, write_atomically
 from evaluator.versions.registry import Drafts, Registry
 from evaluator.versions.stale import stale_texts
 from evaluator.versions.workspace import reading_directory, writing_directory
 
 BAD_INPUT = 2
+OUTPUT_FAILED = 1
+STDIN = "<entrée standard>"
+_STREAM_HINT = "pour lire un flux, passez « - » et redirigez l'entrée standard"
 
 
 @contextmanager
@@ -71,12 +80,32 @@ def _bad_input() -> Iterator[None]:
 
 
 def _read(path: str) -> tuple[bytes, str]:
+    """A document named on the command line (« - »: standard input), bounded (``reading.files``)."""
     if path == "-":
-        return sys.stdin.buffer.read(), "<entrée standard>"
+        return read_bounded(sys.stdin.buffer, STDIN), STDIN
+    return read_regular(Path(path), path, _STREAM_HINT), path
+
+
+def _document(raw: bytes, source: str) -> Document:
+    """One application, policy or case file; a file of JSON Lines (several applications, one a
+    line) is pointed to ``guichet batch``, rather than refused as YAML."""
     try:
-        return Path(path).read_bytes(), path
-    except OSError as error:
-        raise InputError([Problem(path, f"lecture impossible : {error.strerror}")]) from None
+        return load_document(raw, source)
+    except InputError:
+        if _looks_like_json_lines(raw):
+            raise InputError([Problem(source, "le fichier est au format JSON Lines (un document JSON par ligne) : "
+                                              "un seul document est attendu ici",
+                                      hint="pour décider une demande par ligne : guichet batch FICHIER")]) from None
+        raise
+
+
+def _looks_like_json_lines(raw: bytes) -> bool:
+    """Whether the first two lines of ``raw`` are each a JSON object."""
+    lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n", 2)[:2]
+    try:
+        return len(lines) == 2 and all(isinstance(orjson.loads(line), dict) for line in lines)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _registry(policy_dir: str | None, drafts: Drafts = "skip") -> Registry:
@@ -95,23 +124,121 @@ def _chosen(registry: Registry, version: str | None) -> Policy:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write a file the command produces; a file that cannot be written is bad input."""
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError([Problem(path, f"écriture impossible : {error.strerror}")]) from None
+    """Write a file the command produces, whole or not at all (beside it, then renamed over it); a
+    file that cannot be written is bad input."""
+    write_atomically(Path(path), text.encode("utf-8"))
 
 
 policy_dir_option = click.option("--policy-dir", type=click.Path(file_okay=False), default=None,
                                  help="Répertoire des versions de la politique (par défaut : ./policies s'il "
-                                      "en contient, sinon celles livrées avec guichet).")
+                                      "en contient, sinon celles livrées avec guichet).", metavar="RÉPERTOIRE")
 policy_option = click.option("--policy", "policy_file", type=click.Path(dir_okay=False), default=None,
-                             help="Appliquer ce fichier de politique, quelle que soit la date.")
+                             help="Appliquer ce fichier de politique, quelle que soit la date.", metavar="FICHIER")
 version_option = click.option("--policy-version", default=None,
-                              help="Appliquer cette version, au lieu de celle en vigueur à la date de dépôt.")
+                              help="Appliquer cette version, au lieu de celle en vigueur à la date de dépôt.",
+                              metavar="VERSION")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_CLICK_FRENCH = {
+    "Usage:": "Utilisation :",
+    "Options": "Options",
+    "Commands": "Commandes",
+    "Show this message and exit.": "Affiche cette aide.",
+    "default: {default}": "par défaut : {default}",
+    "required": "obligatoire",
+    "Error: {message}": "Erreur : {message}",
+    "Try '{command} {option}' for help.": "Aide : {command} {option}",
+    "Invalid value: {message}": "valeur invalide : {message}",
+    "Invalid value for {param_hint}: {message}": "valeur invalide pour {param_hint} : {message}",
+    "Missing argument": "argument manquant :",
+    "Missing option": "option manquante :",
+    "Missing parameter": "paramètre manquant :",
+    "Missing command.": "commande manquante.",
+    "No such option {name!r}.": "option inconnue : {name}.",
+    "No such command {name!r}.": "commande inconnue : {name}.",
+    "Did you mean {possibility}?": "Vouliez-vous dire {possibility} ?",
+    "(Did you mean one of: {possibilities}?)": "(Vouliez-vous dire l'une de : {possibilities} ?)",
+    "Got unexpected extra argument ({args})": "argument en trop : {args}",
+    "Got unexpected extra arguments ({args})": "arguments en trop : {args}",
+    "Option {name!r} requires an argument.": "l'option {name} attend une valeur.",
+    "Option {name!r} does not take a value.": "l'option {name} ne prend pas de valeur.",
+    "{value!r} is not {choice}.": "« {value} » n'est pas admis : {choice} attendu.",
+    "{value!r} is not one of {choices}.": "« {value} » n'est pas admis ; valeurs admises : {choices}.",
+    "Choose from:\n\t{choices}": "valeurs admises : {choices}",
+    "{value!r} is not a valid {number_type}.": "« {value} » n'est pas un nombre valide.",
+    "{value} is not in the range {range}.": "{value} est hors de l'intervalle admis ({range}).",
+    "{value!r} does not match the format {format}.": "« {value} » n'est pas une date AAAA-MM-JJ.",
+    "file": "fichier",
+    "directory": "répertoire",
+    "{name} {filename!r} is a file.": "{name} « {filename} » est un fichier : un répertoire est attendu.",
+    "{name} {filename!r} is a directory.": "{name} « {filename} » est un répertoire : un fichier est attendu.",
+    "{name} {filename!r} is not writable.": "{name} « {filename} » n'est pas accessible en écriture.",
+}
+"""click's messages (English, each passed through ``gettext``) in French, for those a guichet
+command can show: its usage errors and its help."""
+
+
+def _french(message: str) -> str:
+    return _CLICK_FRENCH.get(message, message)
+
+
+def _french_plural(one: str, many: str, count: int) -> str:
+    return _french(one if count == 1 else many)
+
+
+def _click_in_french() -> None:
+    """Each module of click calls ``gettext`` and ``ngettext`` by the names ``_`` and ``ngettext``."""
+    for module in (click.core, click.exceptions, click.formatting, click.parser, click.types, click.decorators):
+        module._ = _french  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _french_plural  # type: ignore[attr-defined]
+
+
+_click_in_french()
+
+
+class _Guichet(click.Group):
+    """The guichet command: a usage error is said in French (exit 2), an interruption too (exit
+    130), and a standard output that cannot be written in one line (exit 1), never as a traceback."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as error:
+            error.show()
+            code = error.exit_code
+        except click.Abort:
+            click.echo("guichet : interrompu.", err=True)
+            code = 128 + signal.SIGINT
+        except OSError as error:
+            if error.errno not in _OUTPUT_ERRORS:
+                raise
+            code = _output_failed(error)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+_OUTPUT_ERRORS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""What a write that fails says. Reaching the command's top, it is standard output's: every file
+guichet writes otherwise says its own errors (bad input: the file named), and so does the batch."""
+
+
+def _output_failed(error: OSError) -> int:
+    """Standard output cannot be written: what is left for it goes nowhere (nothing is flushed to it
+    at exit), and it is said in one line, on standard error — nothing for a pipe its reader closed,
+    as ``guichet … | head`` does."""
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, sys.stdout.fileno())
+    os.close(nowhere)
+    if error.errno != errno.EPIPE:
+        click.echo(f"guichet : la sortie standard n'a pas pu être écrite ({os_error_text(error)}).", err=True)
+    return OUTPUT_FAILED
+
+
+@click.group(cls=_Guichet, subcommand_metavar="COMMANDE [ARGUMENTS]...",
+             context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """guichet — décide des demandes de cofinancement du programme Territoires d'IA."""
 
@@ -128,7 +255,7 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
     """Évalue une demande (fichier YAML ou JSON, « - » pour l'entrée standard)."""
     with _bad_input():
         raw, source = _read(application)
-        document = load_document(raw, source)
+        document = _document(raw, source)
         if policy_file:
             policy = load_policy_file(Path(policy_file))
             decision = decide(policy, build_application(document, policy))
@@ -140,9 +267,9 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
 @main.command()
 @click.argument("applications", type=str)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
-              help="Fichier des décisions (par défaut : la sortie standard).")
+              help="Fichier des décisions (par défaut : la sortie standard).", metavar="FICHIER")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Nombre de processus (par défaut : le nombre de cœurs).")
+              help="Nombre de processus (par défaut : le nombre de cœurs).", metavar="N")
 @version_option
 @policy_dir_option
 def batch(applications: str, output: str, workers: int | None, policy_version: str | None,
@@ -159,9 +286,9 @@ def batch(applications: str, output: str, workers: int | None, policy_version: s
         registry = _registry(policy_dir)
         if policy_version is not None:
             registry.version(policy_version)  # unknown: bad input at once, not an error record for every line
-        source = "<entrée standard>" if applications == "-" else applications
-        stream = sys.stdin.buffer if applications == "-" else files.enter_context(_open(applications, "rb"))
-        target = sys.stdout.buffer if output == "-" else files.enter_context(_open(output, "wb"))
+        stream, source = _input(applications, files)
+        _refuse_same_file(stream, output)
+        target = sys.stdout.buffer if output == "-" else files.enter_context(_output(output))
         shown = _progress() if sys.stderr.isatty() else None
         written = Tally()
 
@@ -185,6 +312,21 @@ def batch(applications: str, output: str, workers: int | None, policy_version: s
         sys.exit(BAD_INPUT)
 
 
+def _refuse_same_file(stream: IO[bytes], output: str) -> None:
+    """Refuse to write the decisions to the file of the applications (the same file, by any name, or
+    standard output sent to it): opened for writing, it would be emptied before it is read, and
+    appended to, read for ever."""
+    try:
+        read = os.fstat(stream.fileno())
+        written = os.fstat(sys.stdout.fileno()) if output == "-" else os.stat(output)
+    except (OSError, ValueError):  # no output file yet; a stream without a descriptor
+        return
+    if stat.S_ISREG(read.st_mode) and (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+        raise InputError([Problem("<sortie standard>" if output == "-" else output,
+                                  "la sortie est le fichier des demandes lui-même : il serait effacé avant d'être lu",
+                                  hint="écrivez les décisions dans un autre fichier (-o)")])
+
+
 def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
     """Say why a batch stopped and how far it went (its output holds the whole records of the lines
     before, nothing after); the exit code."""
@@ -197,8 +339,8 @@ def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
         how, code = "arrêté", BAD_INPUT
     elif isinstance(error, OSError):  # a full disk, a closed pipe: what was decided cannot be written
         where = output if output != "-" else "<sortie standard>"
-        click.echo(Problem(where, f"écriture impossible : {error.strerror}").render(), err=True)
-        how, code = "arrêté", BAD_INPUT
+        click.echo(Problem(where, f"écriture impossible : {os_error_text(error)}").render(), err=True)
+        how, code = "arrêté", BAD_INPUT if output != "-" else OUTPUT_FAILED
     else:
         click.echo(f"un processus de calcul a échoué : {error}", err=True)
         how, code = "arrêté", 1
@@ -218,11 +360,20 @@ def _number(number: int) -> str:
     return f"{number:,}".replace(",", " ")
 
 
-def _open(path: str, mode: str) -> IO[bytes]:
+def _input(path: str, files: ExitStack) -> tuple[IO[bytes], str]:
+    """A file of JSON Lines named on the command line, to read in a stream (« - »: standard
+    input), and its name for messages; a regular file only (``reading.files``)."""
+    if path == "-":
+        return sys.stdin.buffer, STDIN
+    return files.enter_context(open_regular(Path(path), path, _STREAM_HINT)), path
+
+
+def _output(path: str) -> IO[bytes]:
+    """The file named by ``-o``, opened for writing (emptied)."""
     try:
-        return open(path, mode)
+        return open(path, "wb")
     except OSError as error:
-        raise InputError([Problem(path, f"ouverture impossible : {error.strerror}")]) from None
+        raise InputError([Problem(path, f"ouverture impossible : {os_error_text(error)}")]) from None
 
 
 def _progress() -> Callable[[Tally], None]:
@@ -262,7 +413,7 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
                     _warn(stale_texts(path))
                 continue
             raw, source = _read(name)
-            document = load_document(raw, source)
+            document = _document(raw, source)
             detected = kind if kind != "auto" else _detect(document)
             if detected != "application" and name == "-":
                 what = "une politique" if detected == "policy" else "un fichier de cas"
@@ -321,14 +472,15 @@ def _detect(document: Document) -> str:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               help="text : échecs et résumé en français ; json : résultats pour les outils.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
-              help="Écrire aussi les résultats en JUnit XML (lu par GitLab, Jenkins…) dans ce fichier.")
+              help="Écrire aussi les résultats en JUnit XML (lu par GitLab, Jenkins…) dans ce fichier.",
+              metavar="FICHIER")
 @click.option("--fail-on-empty", is_flag=True, help="Échouer (code 1) quand aucun cas n'est lancé.")
 @click.option("--coverage", "with_coverage", is_flag=True,
               help="Rapporter, règle par règle, les issues de la politique que les cas ont exercées.")
 @click.option("--coverage-min", default=None, metavar="PCT",
               help="Échouer (code 1) si la couverture des règles est inférieure à PCT % (implique --coverage).")
 @click.option("--coverage-json", type=click.Path(dir_okay=False), default=None,
-              help="Écrire la couverture en JSON dans ce fichier (implique --coverage).")
+              help="Écrire la couverture en JSON dans ce fichier (implique --coverage).", metavar="FICHIER")
 @policy_dir_option
 def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, junit_xml: str | None,
               fail_on_empty: bool, with_coverage: bool, coverage_min: str | None, coverage_json: str | None,
@@ -348,7 +500,9 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
     summary = Summary.of(results, len(cases) - len(selected))
     report = None
     if with_coverage or minimum is not None or coverage_json:
-        documents = {p.version: load_document(Path(p.origin).read_bytes(), p.origin) for p in registry.versions}
+        with _bad_input():
+            documents = {p.version: load_document(read_regular(Path(p.origin), p.origin), p.origin)
+                         for p in registry.versions}
         report = rule_coverage(registry.versions, [r.decision for r in results if r.decision is not None],
                                {p.version: rule_lines(documents[p.version], rules(p)) for p in registry.versions})
     writes = [(junit_xml, render_junit(results))] if junit_xml else []
@@ -359,7 +513,7 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
             try:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise InputError([Problem(target, f"écriture impossible : {error.strerror}")]) from None
+                raise InputError([Problem(target, f"écriture impossible : {os_error_text(error)}")]) from None
             _write_text(target, text)
     if output_format == "json":
         document = results_document(results, summary)
@@ -392,7 +546,8 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
 
 
 @main.command()
-@click.option("--version", "version", default=None, help="La version dont lister les faits (par défaut : la dernière).")
+@click.option("--version", "version", default=None, help="La version dont lister les faits (par défaut : la dernière).",
+              metavar="VERSION")
 @policy_dir_option
 def facts(version: str | None, policy_dir: str | None) -> None:
     """Liste les faits qu'une expression de la politique peut lire, et quand ils sont connus."""
@@ -415,16 +570,17 @@ def facts(version: str | None, policy_dir: str | None) -> None:
             click.echo(f"  {fact.name:<34} {fact.type.value}{optional} — {fact.label}")
 
 
-@main.group()
+@main.group(subcommand_metavar="COMMANDE [ARGUMENTS]...")
 def policy() -> None:
     """Créer et publier les versions d'une politique."""
 
 
 @policy.command("new")
 @click.argument("version")
-@click.option("--from", "source_version", required=True, help="La version à copier.")
+@click.option("--from", "source_version", required=True, help="La version à copier.", metavar="VERSION")
 @click.option("--effective-from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Date de dépôt à partir de laquelle la nouvelle version s'appliquera (AAAA-MM-JJ).")
+              help="Date de dépôt à partir de laquelle la nouvelle version s'appliquera (AAAA-MM-JJ).",
+              metavar="AAAA-MM-JJ")
 @policy_dir_option
 def policy_new(version: str, source_version: str, effective_from: datetime, policy_dir: str | None) -> None:
     """Écrit un brouillon de VERSION, copie d'une version existante, à amender."""
@@ -463,7 +619,8 @@ def policy_publish(version: str, backdate: bool, policy_dir: str | None) -> None
 @main.command()
 @click.argument("name", type=click.Choice(["policy", "application", "decision", "case"]))
 @click.option("--version", "version", default=None,
-              help="Pour « application » : le schéma des demandes de cette version (par défaut : la dernière).")
+              help="Pour « application » : le schéma des demandes de cette version (par défaut : la dernière).",
+              metavar="VERSION")
 @policy_dir_option
 def schema(name: str, version: str | None, policy_dir: str | None) -> None:
     """Affiche un schéma JSON : policy, application (celui d'une version), decision ou case."""
@@ -477,10 +634,11 @@ def schema(name: str, version: str | None, policy_dir: str | None) -> None:
 
 
 @main.command()
-@click.option("--version", "version", default=None, help="La version à documenter (par défaut : la dernière).")
+@click.option("--version", "version", default=None, help="La version à documenter (par défaut : la dernière).",
+              metavar="VERSION")
 @click.option("--format", "output_format", type=click.Choice(["markdown", "html"]), default="markdown")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Fichier à écrire (par défaut : la sortie standard).")
+              help="Fichier à écrire (par défaut : la sortie standard).", metavar="FICHIER")
 @policy_dir_option
 def docs(version: str | None, output_format: str, output: str | None, policy_dir: str | None) -> None:
     """Rend une version de la politique en document à relire contre le cahier des charges."""
@@ -512,7 +670,7 @@ def diff(old_version: str, new_version: str, output_format: str, policy_dir: str
     changes = compare_versions(old, new)
     if output_format == "json":
         click.echo(json.dumps({"from": old.version, "to": new.version, "changes": [c.to_dict() for c in changes]},
-                              ensure_ascii=False, indent=2))
+                          ensure_ascii=False, indent=2))
     elif output_format == "markdown":
         click.echo(diff_markdown(old, new, changes), nl=False)
     elif output_format == "html":
@@ -522,30 +680,37 @@ def diff(old_version: str, new_version: str, output_format: str, policy_dir: str
 
 
 @main.command()
-@click.option("--from", "old_version", required=True, help="La version en vigueur.")
-@click.option("--to", "new_version", required=True, help="La version envisagée (un brouillon convient).")
+@click.option("--from", "old_version", required=True, help="La version en vigueur.", metavar="VERSION")
+@click.option("--to", "new_version", required=True, help="La version envisagée (un brouillon convient).",
+              metavar="VERSION")
 @click.argument("applications", type=str)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @policy_dir_option
 def impact(old_version: str, new_version: str, applications: str, output_format: str, policy_dir: str | None) -> None:
     """Évalue un portefeuille de demandes (JSON Lines) sous deux versions et résume ce qui change."""
-    with _bad_input():
+    with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
         old, new = (registry.checked(registry.version(v)) for v in (old_version, new_version))
-        raw, source = _read(applications)
-    result = assess_impact(old, new, json_lines(io.BytesIO(raw)), source)
+        stream, source = _input(applications, files)
+        result = assess_impact(old, new, json_lines(stream, source), source)
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(impact_text(result), nl=False)
+    refused = len(result.invalid())
+    if refused:
+        click.echo(f"{_count(refused, 'ligne refusée', 'lignes refusées')} sur {source}, non comptée"
+                   f"{'s' if refused > 1 else ''} dans l'impact : corrigez-la{'s' if refused > 1 else ''}.", err=True)
+        sys.exit(BAD_INPUT)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port d'écoute.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.", metavar="ADRESSE")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port d'écoute.",
+              metavar="PORT")
 @policy_dir_option
 @click.option("--decision-log", type=click.Path(dir_okay=False), default=None,
-              help="Tenir le journal des décisions dans ce fichier (JSON Lines, ajouts seulement).")
+              help="Tenir le journal des décisions dans ce fichier (JSON Lines, ajouts seulement).", metavar="FICHIER")
 @click.option("--log-inputs", is_flag=True,
               help="Enregistrer aussi chaque demande dans le journal, pour pouvoir la rejouer (guichet replay).")
 @click.option("--max-body", type=click.IntRange(min=1), default=None, metavar="OCTETS",
@@ -594,13 +759,12 @@ def replay(log_file: str, same_version: bool, policy_dir: str | None) -> None:
     invalide (journal illisible, ligne mal formée, politiques invalides)."""
     from evaluator.service.decision_log import replay as replay_log
 
-    with _bad_input():
+    with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
-        stream = _open(log_file, "rb")
-    with stream:
-        result = replay_log(registry, json_lines(stream), log_file, same_version=same_version)
+        stream, source = _input(log_file, files)
+        result = replay_log(registry, json_lines(stream, source), source, same_version=same_version)
     for difference in result.differences:
-        click.echo(difference.render(log_file))
+        click.echo(difference.render(source))
     for problem in result.problems:
         click.echo(problem.render(), err=True)
     click.echo(result.summary())

@@ -1,5 +1,6 @@
-"""A real HTTP server for the tests: uvicorn, in a thread, on a free loopback port; it stops when
-the ``with`` block ends."""
+"""A real HTTP server for the tests: uvicorn as ``guichet serve`` configures it (``server_config``: the
+deadline for a request's head, the bound on connections), in a thread, on a free loopback port; it
+stops when the ``with`` block ends."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from typing import Any
 
 import uvicorn
 
+from evaluator.service.http import server_config
+
 
 @contextmanager
 def running(app: Any) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 and a port the system picks; yields the base URL."""
+    """Serve ``app`` (``create_app``) on 127.0.0.1 and a port the system picks; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(server_config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -5,6 +5,7 @@ declares a new field (each entity's population). Its golden cases check the deci
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 import cli
 from conftest import decide_with, edited, policy_directory, refused
 from evaluator import InputError, Registry, load_policy
+from evaluator.versions.budget import envelopes
 
 HERE = Path(__file__).resolve().parent / "amendment" / "amounts"
 DRAFT = HERE / "1.2.yaml"
@@ -193,3 +195,29 @@ def test_a_share_written_as_a_percentage_is_refused_with_how_to_write_it(draft_t
     assert [(p.message, p.hint) for p in problems] == [(
         "valeur « 50 % » non reconnue ; valeurs admises : rest",
         "une part s'écrit comme une fraction : 30 % s'écrit 0.30 ; le dernier versement reçoit le reste (rest)")]
+
+
+def test_the_budget_report_is_right_to_the_cent_on_a_hand_computed_portfolio(draft_text, application):
+    policy = load_policy(draft_text.encode(), "1.2.yaml")
+    application["expenses"] = [{"kind": "licence", "amount": 4000, "months": 12}, {"kind": "training", "amount": 1000}]
+    portfolio = []  # 1 500 € each, 1 000 € at 200 inhabitants, ineligible at 100 (under the 1 000 € minimum)
+    for line, (submitted, population) in enumerate(
+            [("2027-08-01", 3000), ("2027-08-15", 100), ("2027-09-01", 200), ("2027-10-01", 3000),
+             ("2028-02-01", 3000)], start=1):
+        item = _under_draft(copy.deepcopy(application), population)
+        item.update(submitted_on=submitted, reference=f"R{line}")
+        portfolio.append((line, decide_with(policy, item)))
+    whole, year_2027, year_2028 = envelopes(policy.budget, reversed(portfolio))  # submission order, not file order
+    assert [e.to_dict() for e in (whole, year_2027, year_2028)] == [
+        {"envelope": "Toute la période", "credits": "5000.00", "committed": "5500.00", "remaining": "-500.00",
+         "applications": 4, "exhausted": {"line": 5, "reference": "R5", "submitted_on": "2028-02-01",
+                                          "grant": "1500.00", "covered": "1000.00"}},
+        {"envelope": "Année 2027", "credits": "3000.00", "committed": "4000.00", "remaining": "-1000.00",
+         "applications": 3, "exhausted": {"line": 4, "reference": "R4", "submitted_on": "2027-10-01",
+                                          "grant": "1500.00", "covered": "500.00"}},
+        {"envelope": "Année 2028", "credits": "2000.00", "committed": "1500.00", "remaining": "500.00",
+         "applications": 1, "exhausted": None}]
+    assert year_2027.text() == (
+        "Année 2027 : 3 000,00 € de crédits, 4 000,00 € engagés par 3 demande(s) éligible(s) ; dépassement de "
+        "1 000,00 €. Les crédits sont épuisés le 1er octobre 2027, par la demande R4 (ligne 4) (1 500,00 €, dont "
+        "500,00 € couverts).")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad-inputs"
 POLICY = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"
+GOOD_LINE = (CORPUS / "batch" / "bom.jsonl").read_text(encoding="utf-8-sig").splitlines()[0]
 ENTRIES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "manifest.yaml").read_text(encoding="utf-8"))["entries"]
 SECONDS = 20
 MEMORY_BYTES = 1 << 30
@@ -49,7 +51,13 @@ class Run:
 
 
 def _materialise(entry: dict[str, Any], workdir: Path) -> Path:
-    """The file of an entry: in the corpus, or written now (policy copies, the 50 MB file)."""
+    """The file of an entry: in the corpus, or written now (policy copies, the 50 MB file, links to
+    /dev/zero, named pipes)."""
+    if "generate" in entry:
+        target = workdir / entry["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _GENERATE[entry["generate"]](target)
+        return target
     if "from_policy" in entry:
         text = POLICY.read_text(encoding="utf-8")
         for old, new in entry["from_policy"]:
@@ -59,29 +67,46 @@ def _materialise(entry: dict[str, Any], workdir: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         return target
-    if entry.get("generate") == "fifty_megabytes":
-        target = workdir / entry["file"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = 50 * 1024 * 1024
-        with target.open("wb") as out:
-            out.write(b"reference: ")
-            out.write(b"x" * (size - len(b"reference: \n")))
-            out.write(b"\n")
-        return target
     return CORPUS / entry["file"]
+
+
+def _fifty_megabytes(target: Path) -> None:
+    size = 50 * 1024 * 1024
+    with target.open("wb") as out:
+        out.write(b"reference: ")
+        out.write(b"x" * (size - len(b"reference: \n")))
+        out.write(b"\n")
+
+
+def _beside_the_bundled_versions(target: Path) -> None:
+    for bundled in POLICY.parent.iterdir():
+        shutil.copy(bundled, target.parent / bundled.name)
+
+
+_GENERATE = {
+    "fifty_megabytes": _fifty_megabytes,
+    "zero_link": lambda target: target.symlink_to("/dev/zero"),
+    "fifo": os.mkfifo,
+    "policy_fifo": lambda target: (_beside_the_bundled_versions(target), os.mkfifo(target)),
+    "policy_zero": lambda target: (_beside_the_bundled_versions(target), target.symlink_to("/dev/zero")),
+    "deep_portfolio": lambda target: target.write_text("[" * 300 + "]" * 300 + "\n" + GOOD_LINE + "\n"),
+    "absent": lambda target: None,
+}
 
 
 def _run(entry: dict[str, Any], workdir: Path) -> Run:
     path = _materialise(entry, workdir)
-    args = [a.format(file=path, corpus=CORPUS) for a in entry.get("args", ["evaluate", "{file}"])]
+    args = [a.format(file=path, corpus=CORPUS, dir=path.parent) for a in entry.get("args", ["evaluate", "{file}"])]
     command = [sys.executable, "-c", LAUNCH, *args]
     start = time.monotonic()
     try:
-        result = subprocess.run(command, cwd=workdir, capture_output=True, timeout=SECONDS,
-                                env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+        with open(entry.get("stdin", os.devnull), "rb") as stdin:
+            result = subprocess.run(command, cwd=workdir, stdin=stdin, capture_output=True, timeout=SECONDS,
+                                    env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
     except subprocess.TimeoutExpired:
         pytest.fail(f"{entry['file']}: no answer within {SECONDS} s")
-    text = path.read_text(encoding="utf-8", errors="replace") if path.stat().st_size < 10_000_000 else ""
+    regular = path.is_file() and path.stat().st_size < 10_000_000  # (never a FIFO or /dev/zero)
+    text = path.read_text(encoding="utf-8", errors="replace") if regular else ""
     return Run(entry, str(path), text, result.returncode, result.stdout.decode("utf-8", "replace"),
                result.stderr.decode("utf-8", "replace"), time.monotonic() - start)
 
@@ -100,7 +125,7 @@ def test_the_corpus_is_large_and_covers_every_command():
     assert len(bad) >= 40
     assert len({_id(e) for e in ENTRIES}) == len(ENTRIES)
     commands = {e.get("args", ["evaluate"])[0] for e in ENTRIES}
-    assert commands == {"evaluate", "validate", "batch", "test"}
+    assert commands == {"evaluate", "validate", "batch", "test", "impact", "replay"}
     committed = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()} - {"manifest.yaml"}
     declared = {e["file"] for e in ENTRIES if "from_policy" not in e and "generate" not in e}
     assert committed == declared, "every file of the corpus has its expected outcome in the manifest"
@@ -132,6 +157,8 @@ def test_bad_input_is_answered_clearly(entry: dict[str, Any], runs: dict[str, Ru
     assert run.seconds < SECONDS
     if entry.get("args", ["evaluate"])[0] == "batch":
         _check_batch(run)
+    elif "stderr" in entry:
+        _check_reported(run)
     elif expected_exit == 2:
         _check_refusal(run)
     else:
@@ -149,7 +176,8 @@ def _check_refusal(run: Run) -> None:
     assert matching, f"{entry['message']!r} not in:\n{run.stderr}"
     problem = matching[0]
     line = _expected_line(run)
-    where = f"{run.file}:{line}:" if line is not None else f"{run.file}:"
+    named = "<entrée standard>" if "stdin" in entry else run.file
+    where = f"{named}:{line}:" if line is not None else f"{named}:"
     assert problem.startswith(where), f"expected {where!r} in:\n{run.stderr}"
     if "path" in entry:
         assert problem.endswith(f" (à {entry['path']})"), run.stderr
@@ -157,11 +185,21 @@ def _check_refusal(run: Run) -> None:
         assert f"  conseil : {entry['hint']}\n" in run.stderr, run.stderr
 
 
+def _check_reported(run: Run) -> None:
+    """A command that reports each bad line and goes on (impact, replay): the line named."""
+    entry = run.entry
+    assert entry["stderr"].format(file=run.file) in run.stderr, run.stderr
+    if "stdout" in entry:
+        assert entry["stdout"].format(file=run.file) in run.stdout, run.stdout
+
+
 def _check_accepted(run: Run) -> None:
     entry = run.entry
     assert run.stderr == "", run.stderr
     if "stdout" in entry:
         assert entry["stdout"] in run.stdout, run.stdout
+    if "not_stdout" in entry:
+        assert entry["not_stdout"] not in run.stdout, run.stdout
     if "json" in entry:
         decision = json.loads(run.stdout)
         for dotted, value in entry["json"].items():

@@ -248,7 +248,7 @@ def test_an_input_that_cannot_be_read_is_bad_input(registry: Registry):
 
     with pytest.raises(InputError) as raised:
         run(registry, io.BufferedReader(Unreadable()), io.BytesIO(), "lot.jsonl")
-    assert [problem.message for problem in raised.value.problems] == ["lecture impossible : Input/output error"]
+    assert [problem.message for problem in raised.value.problems] == ["lecture impossible : erreur d'entrée-sortie"]
     assert raised.value.problems[0].source == "lot.jsonl"
 
 
@@ -396,17 +396,82 @@ def test_an_output_that_cannot_be_written_stops_the_batch(long_batch, tmp_path: 
     process = _start(path, "/dev/full", "--workers", workers)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
-    assert stderr.splitlines() == ["/dev/full: écriture impossible : No space left on device",
+    assert stderr.splitlines() == ["/dev/full: écriture impossible : plus de place sur le disque",
                                    "guichet batch arrêté : aucune ligne traitée ; la sortie est vide."]
 
 
 def test_an_output_pipe_closed_by_its_reader_stops_the_batch(long_batch):
     """``guichet batch … | head``: the batch stops at the first write that finds the pipe closed,
-    in French, without a traceback."""
+    in French, without a traceback; code 1, as any command whose standard output cannot be written."""
     path, _ = long_batch
     command = f"{sys.executable} -c '{SLOWED}' batch {path} --workers 2 | head -c 100 > /dev/null"
     finished = subprocess.run(["bash", "-c", f"{command}; exit ${{PIPESTATUS[0]}}"], capture_output=True,
                               text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert finished.returncode == 2
-    assert "<sortie standard>: écriture impossible : Broken pipe" in finished.stderr
+    assert finished.returncode == 1
+    assert "<sortie standard>: écriture impossible : le lecteur a fermé le tube" in finished.stderr
     assert "guichet batch arrêté : " in finished.stderr and "Traceback" not in finished.stderr
+
+
+def test_a_line_nested_too_deep_is_refused_and_leaves_no_hole(registry: Registry, monkeypatch):
+    """Issue 14: a line nested 300 deep among 2,000 good ones made its worker fail (orjson's
+    recursion limit), and the batch stopped with a hole; it is one error record, and every other
+    line is decided, in order."""
+    monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 50_000)
+    lines = _applications(2000, seed=5)
+    lines[1000] = "[" * 300 + "]" * 300
+    output = io.BytesIO()
+    tally = run(registry, io.BytesIO(("\n".join(lines) + "\n").encode()), output, "lot.jsonl", workers=2)
+    records = _records(output.getvalue())
+    assert tally == Tally(decided=1999, refused=1, lines=2000)
+    assert [r["line"] for r in records] == list(range(1, 2001))
+    assert records[1000]["problems"][0]["message"] == "imbrication trop profonde (plus de 64 niveaux)"
+    assert multiprocessing.active_children() == []
+
+
+def test_a_line_without_end_is_cut_and_refused_in_bounded_memory(registry: Registry, monkeypatch):
+    """``/dev/zero`` as a stream: a line that never ends is read in blocks and dropped once longer
+    than an application may be (``MAX_DOCUMENT_BYTES``); the lines after it are decided."""
+    monkeypatch.setattr("evaluator.service.batch.MAX_DOCUMENT_BYTES", 100_000)
+    monkeypatch.setattr("evaluator.core.application.MAX_DOCUMENT_BYTES", 100_000)
+    monkeypatch.setattr("evaluator.reading.parse.MAX_DOCUMENT_BYTES", 100_000)
+    good = _applications(1)[0].encode()
+    endless = good + b"\n" + b"\0" * 1_000_000 + b"\n" + good + b"\n"
+    assert max(len(block.data) for block in blocks(io.BytesIO(endless), "lot.jsonl", size=8192)) <= 100_001 + 8192
+    output = io.BytesIO()
+    run(registry, io.BytesIO(endless), output, "lot.jsonl", workers=1)
+    records = _records(output.getvalue())
+    assert [(r["line"], r["status"] == "error") for r in records] == [(1, False), (2, True), (3, False)]
+    assert records[1]["problems"][0]["message"] == "ligne trop longue : plus de 100000 octets"
+
+
+FAILING_READ = """
+import sys
+import evaluator.service.batch as batch
+from evaluator.reading.problems import InputError, Problem
+read, calls = batch._read_input, []
+def failing(stream, source, size):
+    calls.append(size)
+    if len(calls) > 3:
+        raise InputError([Problem(source, "lecture impossible : erreur d'entrée-sortie")])
+    return read(stream, source, size)
+batch._read_input, batch.BLOCK_BYTES = failing, 16_384
+import cli
+cli.main()
+"""
+
+
+def test_an_input_that_fails_midway_says_how_far_the_batch_went(long_batch, tmp_path: Path):
+    """Issue 14: « rien n'a été évalué » after a batch that had written records; the batch says
+    which lines its output holds."""
+    path, expected = long_batch
+    target = tmp_path / "out.jsonl"
+    finished = subprocess.run([sys.executable, "-c", FAILING_READ, "batch", str(path), "-o", str(target),
+                               "--workers", "2"], capture_output=True, text=True, timeout=60,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert finished.returncode == 2
+    assert "rien n'a été évalué" not in finished.stderr
+    assert finished.stderr.startswith(f"{path}: lecture impossible : erreur d'entrée-sortie\n")
+    numbers = [record["line"] for record in _records(target.read_bytes())]
+    assert numbers and numbers == [n for n in expected if n <= numbers[-1]]
+    assert "guichet batch arrêté : " in finished.stderr and "la sortie contient les décisions des lignes 1 à" \
+        in finished.stderr

@@ -4,9 +4,12 @@ French output, no traceback."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,7 +143,7 @@ def test_a_batch_that_cannot_write_is_bad_input_not_a_traceback(tmp_path, worker
     lines.write_text(f"{good}\n" * 50, encoding="utf-8")
     result = guichet("batch", str(lines), "-o", "/dev/full", "--workers", workers, cwd=tmp_path)
     assert result.returncode == 2
-    assert "/dev/full: écriture impossible : No space left on device" in result.stderr
+    assert "/dev/full: écriture impossible : plus de place sur le disque" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -193,7 +196,8 @@ def with_draft(tmp_path: Path) -> Path:
 
 def test_impact_refuses_a_line_one_version_cannot_read_and_names_the_version_that_can(with_draft, tmp_path):
     """Impact decides each line under both versions: a field only 1.1 declares makes the line a
-    refusal (listed with its line, not a crash), whose hint names the version that declares it."""
+    refusal (listed with its line, not a crash), whose hint names the version that declares it; the
+    command then ends with code 2, and says how many lines it refused."""
     application = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
     labelled = json.loads(json.dumps(application))
     labelled["applicant"]["labelled_territory"] = True
@@ -201,7 +205,8 @@ def test_impact_refuses_a_line_one_version_cannot_read_and_names_the_version_tha
     lines.write_text(f"{json.dumps(application)}\n{json.dumps(labelled)}\n", encoding="utf-8")
     result = guichet("impact", "--from", "1.0", "--to", "1.1", str(lines), "--policy-dir", str(with_draft),
                      "--format", "json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"1 ligne refusée sur {lines}, non comptée dans l'impact : corrigez-la.\n"
     report = json.loads(result.stdout)
     assert report["counts"] == {"inchangée": 1, "invalide": 1}
     [invalid] = report["invalid"]
@@ -239,3 +244,167 @@ def test_an_application_without_a_good_submission_date_is_a_located_problem(with
     assert (first["line"], first["status"], first["problems"][0]["path"]) == (1, "error", path)
     assert message in first["problems"][0]["message"]
     assert (second["line"], second["status"]) == (2, "incomplete")
+
+
+# -- issue 14: standard output, usage errors, interruptions, files written -------------------------
+
+STDOUT_COMMANDS = {
+    "evaluate": ["evaluate", str(EXAMPLES / "commune-simple.yaml")],
+    "schema": ["schema", "policy"],
+    "facts": ["facts"],
+    "docs": ["docs"],
+    "diff": ["diff", "1.0", "1.0"],
+    "test": ["test", str(ROOT / "tests" / "cases" / "base-rate.yaml")],
+    "validate": ["validate", str(EXAMPLES / "commune-simple.yaml")],
+    "impact": ["impact", "--from", "1.0", "--to", "1.0", str(ROOT / "tests" / "bad-inputs" / "batch" / "bom.jsonl")],
+    "replay": ["replay", "{log}"],
+    "help": ["-h"],
+}
+
+
+@pytest.fixture(scope="module")
+def decision_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A decision log of one decision, its application kept (what ``guichet replay`` reads)."""
+    from evaluator import Registry
+    from evaluator.service.decision_log import DecisionLog
+
+    application = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("journal") / "decisions.jsonl"
+    DecisionLog(path, store_input=True).record(Registry.default().evaluate(application), application)
+    return path
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("command", sorted(STDOUT_COMMANDS))
+def test_a_full_standard_output_is_one_french_line_and_code_1(tmp_path, decision_log, command: str):
+    """Issue 14: ``… > /dev/full`` ended in a traceback for each of these commands."""
+    args = [a.format(log=decision_log) for a in STDOUT_COMMANDS[command]]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=tmp_path, stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60,
+                                env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1:] == [
+        "guichet : la sortie standard n'a pas pu être écrite (plus de place sur le disque)."]
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["evaluate", "schema", "docs", "help"])
+def test_a_pipe_closed_by_its_reader_ends_quietly(tmp_path, command: str):
+    """``guichet docs | head -1``: the reader has what it wanted; no traceback, nothing said."""
+    reader, writer = os.pipe()
+    os.close(reader)  # closed before anything is written: the first write finds it closed
+    try:
+        result = subprocess.run([sys.executable, "-c", "import cli; cli.main()", *STDOUT_COMMANDS[command]],
+                                cwd=tmp_path, stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60,
+                                env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+@pytest.mark.parametrize("expression", ["(" * 500 + "a" + ")" * 500, "not " * 5000 + "a"])
+def test_a_selection_nested_too_deep_is_refused(tmp_path, expression: str):
+    """Issue 14: 500 nested parentheses, 5,000 ``not``: a traceback (the recursion limit)."""
+    result = guichet("test", str(ROOT / "tests" / "cases" / "base-rate.yaml"), "-k", expression, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "option -k: expression de sélection invalide : imbrication trop profonde (plus de 32 parenthèses ou « not » "
+        "imbriqués)")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_long_selection_is_one_node_not_a_deep_one(tmp_path):
+    """10,000 words joined by « or » are read and matched without recursion (and read in linear
+    time)."""
+    result = guichet("test", str(ROOT / "tests" / "cases" / "base-rate.yaml"), "-k",
+                     " or ".join(["zz"] * 9_999 + ["taux"]), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert ", 0 failed" in last and not last.startswith("0 passed"), last
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["evaluat", "x"], "Erreur : commande inconnue : evaluat. (Vouliez-vous dire l'une de : 'evaluate', 'validate' ?)"),
+    (["evaluate"], "Erreur : argument manquant : 'APPLICATION'."),
+    (["evaluate", "--foo", "x"], "Erreur : option inconnue : --foo. Vouliez-vous dire '--format' ?"),
+    (["evaluate", "--format", "xml", "x"],
+     "Erreur : valeur invalide pour '--format' : « xml » n'est pas admis ; valeurs admises : 'text', 'json'."),
+    (["batch", "x", "--workers", "0"],
+     "Erreur : valeur invalide pour '--workers' : 0 est hors de l'intervalle admis (x>=1)."),
+    (["evaluate", "a", "b"], "Erreur : argument en trop : b"),
+    (["policy", "new", "2.0", "--from", "1.0", "--effective-from", "2026"],
+     "Erreur : valeur invalide pour '--effective-from' : « 2026 » n'est pas une date AAAA-MM-JJ."),
+])
+def test_usage_errors_are_french_and_exit_2(tmp_path, args: list[str], said: str):
+    result = guichet(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == said
+    assert "Usage" not in result.stderr and "Error" not in result.stderr
+
+
+def test_help_is_french(tmp_path):
+    result = guichet("serve", "-h", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("Utilisation : ") and "serve [OPTIONS]" in result.stdout.splitlines()[0]
+    for english in ("Usage", "Show this message", "TEXT", "INTEGER", "DIRECTORY", "FILE", "default:"):
+        assert english not in result.stdout, english
+    assert "--policy-dir RÉPERTOIRE" in result.stdout and "[par défaut : 8000; 1<=x<=65535]" in result.stdout
+
+
+def test_an_interrupted_command_says_so_in_french(tmp_path):
+    """Ctrl-C while ``guichet evaluate -`` waits on its input: « Aborted! » before issue 14."""
+    process = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "evaluate", "-"], cwd=tmp_path,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    time.sleep(1.5)  # (started, and reading its input)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.strip() == "guichet : interrompu."
+
+
+def test_the_decisions_are_never_written_over_the_applications(tmp_path):
+    """Issue 14: ``batch F -o F`` emptied F and ended with code 0. The same file under another name
+    (a hard link), and standard output appended to it, are refused too; F is left as it was."""
+    good = json.dumps(json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8")))
+    lines = tmp_path / "apps.jsonl"
+    lines.write_text(f"{good}\n" * 3, encoding="utf-8")
+    before = lines.read_bytes()
+    os.link(lines, tmp_path / "lien.jsonl")
+    for target in (str(lines), "lien.jsonl"):
+        result = guichet("batch", str(lines), "-o", target, cwd=tmp_path)
+        assert result.returncode == 2
+        assert "la sortie est le fichier des demandes lui-même : il serait effacé avant d'être lu" in result.stderr
+        assert lines.read_bytes() == before
+    appended = subprocess.run(f"{sys.executable} -c 'import cli; cli.main()' batch {lines} >> {lines}", shell=True,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert appended.returncode == 2
+    assert "<sortie standard>: la sortie est le fichier des demandes lui-même" in appended.stderr
+    assert lines.read_bytes() == before
+
+
+WRITES = {
+    "docs": ["docs", "--format", "html", "-o", "{target}"],
+    "junit": ["test", str(ROOT / "tests" / "cases"), "--junit-xml", "{target}"],
+    "coverage": ["test", str(ROOT / "tests" / "cases" / "base-rate.yaml"), "--coverage-json", "{target}"],
+}
+LIMITED = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+           "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); import cli; cli.main()")
+
+
+@pytest.mark.parametrize("output", sorted(WRITES))
+def test_a_file_written_on_a_full_disk_is_left_whole(tmp_path, output: str):
+    """A file a command writes (``-o``, ``--junit-xml``, ``--coverage-json``) is written beside,
+    then renamed over the old one: a disk that fills up midway (here, a 4 KiB limit on the size of a
+    file) leaves the old file whole, and nothing beside it."""
+    target = tmp_path / "sortie"
+    target.write_bytes(b"ancienne version\n")
+    args = [a.format(target=target) for a in WRITES[output]]
+    result = subprocess.run([sys.executable, "-c", LIMITED, *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2, result.stderr
+    assert f"{target}: écriture impossible" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_bytes() == b"ancienne version\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sortie"]

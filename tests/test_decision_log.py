@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import threading
 import time
@@ -85,34 +86,29 @@ def test_the_input_hash_is_that_of_the_data_however_written(application):
     assert input_digest(changed) != input_digest(application)
 
 
-def test_records_written_from_many_threads_never_interleave(tmp_path: Path, application):
+def test_records_written_from_many_threads_never_interleave(tmp_path: Path, application, monkeypatch):
     """A record may take several writes (a file takes part of one): the writes of two records never
     mix. The file here takes 7 bytes a write, and hands over to other threads in between."""
     decision = Registry.default().evaluate(application)
     path = tmp_path / "decisions.jsonl"
+    write = os.write
+
+    def trickling(descriptor: int, data: Any) -> int:
+        written = write(descriptor, data[:7])
+        time.sleep(0)
+        return written
+
     with DecisionLog(path, store_input=True) as log:
-        log._file = _Trickling(log._file)  # type: ignore[assignment]
+        monkeypatch.setattr(os, "write", trickling)
         threads = [threading.Thread(target=lambda: [log.record(decision, application) for _ in range(40)])
                    for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        monkeypatch.undo()
     records = lines(path)
     assert len(records) == 160 and len({r["decision_id"] for r in records}) == 160
-
-
-class _Trickling:
-    def __init__(self, file: Any) -> None:
-        self.file = file
-
-    def write(self, data: memoryview) -> int:
-        written: int = self.file.write(data[:7])
-        time.sleep(0)
-        return written
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def test_an_unwritable_log_is_bad_input(tmp_path: Path):
@@ -199,4 +195,4 @@ def test_replay_without_stored_inputs_replays_nothing(tmp_path: Path, applicatio
 
 def test_replay_of_a_missing_log_is_bad_input(tmp_path: Path):
     code, _, err = replay(str(tmp_path / "absent.jsonl"))
-    assert code == 2 and "ouverture impossible" in err
+    assert code == 2 and "absent.jsonl" in err and "introuvable" in err

@@ -147,5 +147,5 @@ def test_a_draft_that_cannot_be_written_is_bad_input(directory, monkeypatch):
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(InputError) as raised:
         new_draft(registry, "1.1", "1.0", date(2027, 1, 1))
-    assert raised.value.problems[0].message == "écriture impossible : Permission non accordée"
+    assert raised.value.problems[0].message == "écriture impossible : permission refusée"  # (in French)
     assert sorted(path.name for path in directory.iterdir()) == ["1.0.yaml", "lock.json"]

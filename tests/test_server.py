@@ -26,6 +26,7 @@ from evaluator.reading.parse import load_document
 from evaluator.reading.validation import bundled, validate
 from evaluator.service.http import Limits, create_app
 from evaluator.versions.authoring import new_draft
+from evaluator.versions.lock import digest
 from live_server import free_port, running
 
 
@@ -116,7 +117,7 @@ def test_a_policy_dependent_problem_has_its_path_too(client, application):
     (b'{"a": 1, "a": 2}', "clé en double : « a »", 1, None),
     (b"", "le corps de la requête est vide", None, None),
     (b'{"reference": "caf\xe9"}', "texte UTF-8 invalide (octet 0xe9)", 1, 19),
-    (b"[" * 100_000, "JSON trop imbriqué", 1, None),
+    (b"[" * 100_000, "imbrication trop profonde (plus de 64 niveaux)", 1, 65),
 ])
 def test_a_body_that_is_not_json_is_a_400_with_its_place(client, body, message, line, column):
     problems = assert_refusal(client.post("/v1/decisions", content=body), 400)
@@ -134,8 +135,10 @@ def test_half_a_surrogate_pair_is_not_text(client, application, old, new, path):
     body = json.dumps(application).replace(old, new, 1)
     problems = assert_refusal(client.post("/v1/decisions", content=body), 400)
     assert problems[0]["path"] == path and "moitié" in problems[0]["message"]
-    batch = assert_refusal(client.post("/v1/decisions:batch", content=f"[{body}]"), 400)
-    assert batch[0]["path"] == f"[0].{path}"
+    batch = client.post("/v1/decisions:batch", content=f"[{json.dumps(application)}, {body}]")
+    assert batch.status_code == 200  # that application alone is refused, at its rank
+    good, bad = batch.json()
+    assert good["status"] == "eligible" and bad["index"] == 1 and bad["problems"][0]["path"] == path
     paired = json.dumps(application).replace('"DEM-2026-0001"', '"\\ud83d\\ude00"')  # a pair: 😀
     assert client.post("/v1/decisions", content=paired).json()["reference"] == "\U0001f600"
 
@@ -188,6 +191,69 @@ def test_a_field_only_a_draft_declares_is_refused_with_the_versions_that_declare
         assert record["index"] == 0 and record["problems"][0]["hint"].startswith(hint)
         decided = session.post("/v1/decisions", params={"version": "1.1"}, json=application)
         assert decided.status_code == 200 and decided.json()["policy"]["version"] == "1.1"
+
+
+def deeply_nested(application: dict[str, Any], depth: int) -> str:
+    """``application`` with ``hosting_countries: [X, X]``, X a list nested ``depth`` deep."""
+    nested = "[" * depth + "]" * depth
+    body = json.dumps(application).replace('"hosting_countries": ["FR"]', f'"hosting_countries": [{nested}, {nested}]')
+    assert nested in body
+    return body
+
+
+@pytest.mark.parametrize("depth", [240, 500, 900])
+def test_a_deeply_nested_application_is_refused_never_a_500(client, application, depth):
+    """Issue 14, item 3: the reading refuses the nesting (a 4xx in French, with its place), and in a
+    batch only that application is refused, at its rank: the 999 others are decided."""
+    deep = deeply_nested(application, depth)
+    response = client.post("/v1/decisions", content=deep)
+    assert 400 <= response.status_code < 500
+    problems = assert_refusal(response, response.status_code)
+    assert "imbrication trop profonde" in problems[0]["message"] and problems[0]["line"] == 1
+    good = json.dumps(application)
+    items = [good] * 999
+    items.insert(500, deep)
+    batch = client.post("/v1/decisions:batch", content="[" + ",\n".join(items) + "]")
+    assert batch.status_code == 200, batch.text[:500]
+    results = batch.json()
+    assert len(results) == 1000 and [i for i, r in enumerate(results) if r["status"] == "error"] == [500]
+    assert results[500]["index"] == 500 and "imbrication trop profonde" in results[500]["problems"][0]["message"]
+    assert results[500]["problems"][0]["line"] == 501  # the item's line in the body
+    assert results[0] == results[999] == json.loads(Registry.default().evaluate(application).to_bytes())
+
+
+def test_an_item_that_does_not_read_is_refused_at_its_rank(client, application):
+    """A batch whose body does not read as a whole, but whose items its brackets and commas tell
+    apart: each item is read on its own. A body that is not such a list is a 400."""
+    good = json.dumps(application)
+    response = client.post("/v1/decisions:batch", content=f'[{good}, {{"a": 1, "a": 2}},\n {{"b": }}, {good}]')
+    first, twice, broken, last = response.json()
+    assert first["status"] == last["status"] == "eligible"
+    assert (twice["index"], twice["problems"][0]["message"]) == (1, "clé en double : « a »")
+    assert (broken["index"], broken["problems"][0]["message"]) == (2, "JSON invalide : valeur attendue")
+    assert (broken["problems"][0]["line"], broken["problems"][0]["column"]) == (2, 8)
+    for body in (f"[{good}, {{", f"{good}]", '{"a": [1}]', f'[{good}] "x"'):
+        assert_refusal(client.post("/v1/decisions:batch", content=body), 400)
+
+
+def test_an_internal_error_on_one_application_costs_only_its_rank(application, caplog, monkeypatch):
+    decide = Registry.decide
+
+    def broken_on_one(self: Registry, document: Any, version: str | None = None) -> Any:
+        if document.data.get("reference") == "boom":
+            raise RecursionError("détail interne secret")
+        return decide(self, document, version)
+
+    monkeypatch.setattr(Registry, "decide", broken_on_one)
+    with running(create_app(LiveRegistry())) as base, httpx.Client(base_url=base, timeout=10) as session, \
+            caplog.at_level(logging.ERROR, logger="guichet.server"):
+        response = session.post("/v1/decisions:batch", json=[application, {**application, "reference": "boom"},
+                                                              application])
+    assert response.status_code == 200 and "secret" not in response.text
+    first, failed, last = response.json()
+    assert first["status"] == last["status"] == "eligible"
+    assert failed["index"] == 1 and "erreur interne du service" in failed["problems"][0]["message"]
+    assert "détail interne secret" in caplog.text
 
 
 def test_a_batch_is_a_list(client, application):
@@ -303,6 +369,23 @@ def test_an_internal_error_is_logged_and_never_shown(application, caplog, monkey
 
 
 # Hot reload
+
+
+def test_health_shows_a_published_version_rewritten_under_the_service(directory: Path, application):
+    live = LiveRegistry(directory)
+    served = live.snapshot().registry.version("1.0").sha256
+    published = directory / "1.0.yaml"
+    edited = published.read_text(encoding="utf-8").replace("rate: 0.30", "rate: 0.35")
+    published.write_text(edited, encoding="utf-8")
+    lock = directory / "lock.json"
+    lock.write_text(lock.read_text(encoding="utf-8").replace(served, digest(edited.encode())), encoding="utf-8")
+    with running(create_app(live)) as base, httpx.Client(base_url=base, timeout=10) as session:
+        live.reload()
+        health = session.get("/healthz")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        [problem] = health.json()["reload_error"]["problems"]
+        assert problem["source"] == "1.0.yaml" and "la version publiée 1.0 est en service" in problem["message"]
+        assert session.post("/v1/decisions", json=application).json()["policy"]["sha256"] == served
 
 
 def test_a_valid_edit_is_taken_in_and_a_broken_one_refused_while_the_service_answers(directory: Path,

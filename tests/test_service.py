@@ -5,6 +5,7 @@ exposed and logged; a decision is always made by one set."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -21,6 +22,7 @@ from conftest import POLICY_FILE, ROOT
 from evaluator import InputError, LiveRegistry, PolicySetUnavailable, Registry
 from evaluator.service import live as service_module
 from evaluator.versions.authoring import new_draft, publish
+from evaluator.versions.lock import digest
 from evaluator.versions.registry import Drafts
 
 
@@ -100,6 +102,44 @@ def test_a_broken_edit_is_refused_and_the_last_good_set_keeps_serving(directory:
     shutil.copy(POLICY_FILE, published)
     assert live.reload() is None
     assert live.failure is None and live.snapshot().generation == 2
+
+
+def test_a_published_version_never_changes_content_while_served(directory: Path, application, caplog):
+    """Issue 14: the file of a published version and its lock entry edited together make a valid
+    set, but the service already serves that version: the reload is refused, the old content keeps
+    deciding, and the refusal is logged in French and kept (``/healthz`` shows it)."""
+    live = LiveRegistry(directory)
+    before = live.snapshot()
+    published = directory / "1.0.yaml"
+    edited = published.read_text(encoding="utf-8").replace("rate: 0.30", "rate: 0.35")
+    published.write_text(edited, encoding="utf-8")
+    lock = directory / "lock.json"
+    old_sha = before.registry.version("1.0").sha256
+    lock.write_text(lock.read_text(encoding="utf-8").replace(old_sha, digest(edited.encode())), encoding="utf-8")
+    Registry.from_directory(directory)  # a valid set, for whoever starts with it
+    with caplog.at_level(logging.ERROR, logger="guichet.service"):
+        failure = live.reload()
+    assert failure is not None and live.failure is failure
+    [problem] = failure.problems
+    assert problem.source == str(published)
+    assert "la version publiée 1.0 est en service" in problem.message and "l'ancien contenu reste" in problem.message
+    assert "la génération 1 reste en service" in caplog.text
+    assert live.snapshot() is before and live.evaluate(application).policy.sha256 == old_sha
+    assert live.reload_if_changed() is False  # refused once per change, not at every poll
+    new_draft(Registry.from_directory(directory), "1.1", "1.0", date(2027, 1, 1))
+    assert live.reload() is not None  # a draft does not make the rewritten 1.0 acceptable
+    assert LiveRegistry(directory).snapshot().registry.version("1.0").sha256 != old_sha  # a restart takes it
+
+
+def test_a_fifo_among_the_policies_never_blocks_a_reload(directory: Path):
+    """A named pipe called ``2.0.yaml`` (which nobody writes to) is left out, not waited on."""
+    live = LiveRegistry(directory)
+    os.mkfifo(directory / "2.0.yaml")
+    reloading = threading.Thread(target=live.reload_if_changed, daemon=True)
+    reloading.start()
+    reloading.join(10)
+    assert not reloading.is_alive(), "le rechargement attend le tube"
+    assert [p.version for p in live.versions] == ["1.0"]
 
 
 def test_reload_if_changed_reads_nothing_new_when_nothing_changed(directory: Path):

@@ -119,5 +119,14 @@ def test_the_document_of_a_version_gives_conditions_in_words(policy):
     assert "| nombre si licences de l'entité dépasse 0 (`licences > 0`) |" in markdown  # an aggregate's filter
     assert "une division est arrondie à 28 chiffres significatifs (au plus proche, au pair) et vaut 0" in markdown
     page = to_html(build(policy), policy.title)
-    assert ('<th scope="row">Bonification « IA frugale »</th><td>+10 %</td><td>démarche d&#x27;IA frugale '
+    assert ('<th scope="row">Bonification « IA frugale »</th><td>+10\u00a0%</td><td>démarche d&#x27;IA frugale '
             "déclarée (<code>frugal_ai</code>)</td>") in page
+
+
+def test_amounts_rates_and_dates_never_break_across_lines():
+    from evaluator.core.french import unbreakable
+
+    text = "Subvention : 12 345,50 € le 1er juillet 2027 à 40 %, 300 licences pour 12 mois, jusqu'au 21 mai 2029."
+    assert unbreakable(text) == ("Subvention : 12\u00a0345,50\u00a0€ le 1er\u00a0juillet\u00a02027 à 40\u00a0%, "
+                                 "300\u00a0licences pour 12\u00a0mois, jusqu'au 21\u00a0mai\u00a02029.")
+    assert unbreakable("la ligne 2 et la 3 ou 4") == "la ligne 2 et la 3 ou 4"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,14 +28,19 @@ from typing import TYPE_CHECKING, Any
 
 from evaluator.core.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
 from evaluator.reading.parse import (
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
     Document,
+    NumberTooLarge,
     canonical_json_line,
     json_line_document,
+    line_too_long,
     lone_surrogates,
     plain_json,
+    read_decimal,
     text_line,
 )
-from evaluator.reading.problems import InputError, JsonPath, Problem
+from evaluator.reading.problems import InputError, JsonPath, Problem, raise_if_any
 from evaluator.reading.resources import schema
 from evaluator.reading.validation import ELSEWHERE, Schema, decimal_of, parse_date, parse_money, validate
 
@@ -175,8 +180,10 @@ def mapping_document(application: Mapping[str, Any], source: str = "<demande>") 
     Decoded JSON (``reading.parse.plain_json``) is taken as it is, floats included, with a way to read it
     in detail: a float then reaches the model only through a field the schema says is a number,
     which ``build_application`` reads as a ``Decimal`` (``decimal_of``), as ``accepted_line`` does
-    for a JSON line read at once. Anything else is copied with its floats as decimals, and its texts
-    checked."""
+    for a JSON line read at once. Anything else is copied (``_json_copy``): floats as decimals, a
+    date as its ISO text (``yaml.safe_load`` gives dates), its texts checked; a value with no JSON
+    form (bytes, a set…), a number written beyond ``MAX_EXPONENT`` and nesting beyond ``MAX_DEPTH``
+    are refused (``InputError``, each at its JSON path)."""
     data = plain_json(application)
     if data is None:
         return _decimal_document(application, source)
@@ -184,29 +191,69 @@ def mapping_document(application: Mapping[str, Any], source: str = "<demande>") 
 
 
 def _decimal_document(application: Mapping[str, Any], source: str) -> Document:
-    """The mapping copied, its floats as decimals (what the detailed validation takes), its texts
-    checked."""
-    document = Document(source, _decimals(application), [])
+    """The mapping copied as JSON data, its floats as decimals (what the detailed validation
+    takes), its texts checked."""
+    problems: list[Problem] = []
+    document = Document(source, _json_copy(application, source, problems), [])
+    raise_if_any(problems)
     document.problems.extend(lone_surrogates(document))
     return document
 
 
-def _decimals(value: Any) -> Any:
+def _json_copy(root: Any, source: str, problems: list[Problem]) -> Any:
+    """``root`` copied as JSON data, without recursion (its depth is not known yet): mappings as
+    ``dict`` with text keys, tuples as lists, floats as the decimals they print as, dates as their
+    ISO text; what cannot be copied is told in ``problems``, at its path, and left out."""
+    copied: list[Any] = [None]
+    pending: list[tuple[Any, JsonPath, dict[str, Any] | list[Any], str | int]] = [(root, (), copied, 0)]
+    while pending:
+        value, path, parent, key = pending.pop()
+        children: Iterable[tuple[str | int, Any]]
+        if isinstance(value, Mapping):
+            keys = [str(name) for name in value]
+            container: dict[str, Any] | list[Any] = dict.fromkeys(keys)
+            children = zip(keys, value.values(), strict=True)
+        elif isinstance(value, (list, tuple)):
+            container, children = [None] * len(value), enumerate(value)
+        else:
+            parent[key] = _json_scalar(value, path, source, problems)  # type: ignore[index]
+            continue
+        if len(path) >= MAX_DEPTH:
+            problems.append(Problem(source, f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)", path=path))
+            continue
+        parent[key] = container  # type: ignore[index]
+        pending.extend((item, (*path, name), container, name) for name, item in children)
+    return copied[0]
+
+
+def _json_scalar(value: Any, path: JsonPath, source: str, problems: list[Problem]) -> Any:
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
     if isinstance(value, float):
         return decimal_of(value)
-    if isinstance(value, Mapping):
-        return {str(key): _decimals(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_decimals(item) for item in value]
-    return value
+    if isinstance(value, Decimal):
+        try:
+            return read_decimal(str(value))
+        except NumberTooLarge as extreme:
+            problems.append(Problem(source, extreme.message, path=path, hint=extreme.hint))
+            return None
+    if isinstance(value, date):
+        return value.isoformat()
+    problems.append(Problem(source, f"valeur Python de type {type(value).__name__} : une valeur JSON est attendue "
+                                    "(texte, nombre, booléen, liste, dictionnaire ou null)", path=path))
+    return None
 
 
 def accepted_line(raw: bytes, source: str, number: int) -> Document | None:
     """A line of a JSON Lines file (its bytes), parsed: at once when it is canonical JSON
     (``canonical_json_line``); otherwise as ``json_lines`` reads it, by ``json_line_document``,
     whose problems name the line (``None`` for a blank line). The documents read either way give the
-    same application (``tests/test_validation_paths.py``)."""
-    data = canonical_json_line(raw.removesuffix(b"\n"))
+    same application (``tests/test_validation_paths.py``). A line longer than ``MAX_DOCUMENT_BYTES``
+    is refused unread."""
+    content = raw.removesuffix(b"\n")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise line_too_long(source, number)
+    data = canonical_json_line(content)
     if data is not None:
         return Document(source, data, [], {(): (number, 1)},
                         detailed=lambda: json_line_document(text_line(raw, number) or "", source, number))

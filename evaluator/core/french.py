@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -13,6 +14,11 @@ _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao
 def number(value: int | Decimal) -> str:
     """``1234567.5`` → ``1 234 567,5``."""
     return _french(format(value, ",f" if isinstance(value, Decimal) else ","))
+
+
+def count(value: int, one: str, many: str) -> str:
+    """``count(1, "ligne", "lignes")`` → ``1 ligne``; ``12 345 lignes``."""
+    return f"{number(value)} {one if value <= 1 else many}"
 
 
 def euros(value: Decimal) -> str:
@@ -95,3 +101,14 @@ def quantity(value: object, unit: str | None) -> str:
     if isinstance(value, tuple):
         return ", ".join(map(str, value)) if value else "aucun"
     return str(value)
+
+
+_MONTH_NAMES = "|".join(_MONTHS)
+_UNBREAKABLE = re.compile(rf"(\d|1er|{_MONTH_NAMES}) "
+                          rf"(?=\d{{3}}\b|[€%]|mois\b|licences?\b|(?:{_MONTH_NAMES})\b|\d{{4}}\b)")
+
+
+def unbreakable(text: str) -> str:
+    """``text`` with no line break inside an amount, a rate or a date: the spaces of « 12 345,50 € »,
+    « 40 % » and « 1er juillet 2027 » become non-breaking (for web pages and printed documents)."""
+    return _UNBREAKABLE.sub("\\1\u00a0", text)

@@ -275,6 +275,26 @@ class Expenses:
         return tuple(cap for cap in self.caps if cap.per == "line")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """The programme's credits (``budget``): for the whole window, and by calendar year of submission.
+    They decide no application; ``guichet budget`` and ``guichet impact`` set commitments against them."""
+
+    label: str
+    credits: Decimal | None
+    per_year: Mapping[int, Decimal]
+    clause: str
+    interpretation: str | None
+
+    @property
+    def rule(self) -> str:
+        return "budget"
+
+    @property
+    def declared(self) -> bool:
+        return self.credits is not None or bool(self.per_year)
+
+
 Split = Literal["pro_rata", "licence_first", "deployment_first"]
 """How a capped grant is shared between the licence and deployment grants."""
 
@@ -507,6 +527,7 @@ class Policy:
     documents: Documents
     grant: Grant
     payments: Payments
+    budget: Budget
     reporting: Reporting
     sections: tuple[Any, ...]
     """The sections the policy is applied by, in order (``kinds.base.Section``): the bundled ones

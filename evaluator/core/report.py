@@ -7,12 +7,15 @@ from decimal import Decimal
 
 from evaluator.core import french
 from evaluator.core.decision import Decision, Finding
+from evaluator.reading.problems import visible
 
 _MARKS = {"pass": "conforme", "fail": "non conforme", "review": "à examiner", "missing": "manquant", "info": "info"}
 _ROLES = {"applicant": "Demandeur", "co_beneficiary": "Co-bénéficiaire"}
 
 
 def render_text(decision: Decision) -> str:
+    """The report; the application's texts in it (names, references) with their control characters
+    made visible (``reading.problems.visible``)."""
     lines: list[str] = []
     add = lines.append
     applicant = decision.entities[0]
@@ -73,7 +76,7 @@ def render_text(decision: Decision) -> str:
     add("Règles appliquées :")
     for finding in decision.findings:
         add(_finding(finding))
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines)) + "\n"
 
 
 def decision_word(status: str) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from itertools import accumulate, islice
+from typing import IO, Any
 
 import orjson
 import yaml
@@ -26,6 +27,9 @@ from evaluator.reading.problems import InputError, JsonPath, Problem, raise_if_a
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_EXPONENT = 1000
+"""The largest exponent a number may be written with (``1e-1000``): a number is written out in full
+in a decision, and ``1e-99999999`` would take a hundred million characters."""
 _INT_DIGITS = 4000  # below Python's limit on int() of a text (4300 digits)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -78,14 +82,45 @@ class Document:
         return Problem(self.source, message, line, column, path, hint, excerpt)
 
 
+def too_large(source: str, size: int | None) -> InputError:
+    """A document over ``MAX_DOCUMENT_BYTES``: of ``size`` bytes, or of more than the limit when the
+    rest was not read (a stream)."""
+    written = f"{size} octets" if size is not None else f"plus de {MAX_DOCUMENT_BYTES} octets"
+    return InputError([Problem(
+        source, f"fichier trop volumineux : {written}, la limite est de {MAX_DOCUMENT_BYTES} octets",
+        hint="une demande ou une politique tient en quelques kilo-octets ; vérifiez le fichier",
+    )])
+
+
+def refuse_wide_encoding(raw: bytes, source: str) -> None:
+    """Refuse a file written in UTF-16 or UTF-32, with a byte-order mark or without one (its first
+    bytes, text mostly ASCII, then have NUL bytes in every other place or three places in four),
+    which UTF-8 would read as text full of U+0000."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        wide: str | None = "UTF-32"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        wide = "UTF-16"
+    else:
+        head = raw[:64] if b"\x00" in raw[:64] else b""  # (without a NUL: UTF-8, or refused as it)
+        head = head[:len(head) // 4 * 4]
+        wide = _NUL_PLACES.get(tuple(not head[place::4].strip(b"\x00") for place in range(4))) if head else None
+    if wide is not None:
+        raise InputError([Problem(source, f"le fichier semble encodé en {wide} : enregistrez-le en UTF-8",
+                                  hint="dans l'éditeur, choisissez « Enregistrer sous » et l'encodage UTF-8")])
+
+
+_NUL_PLACES: dict[tuple[bool, ...], str] = {
+    (False, True, True, True): "UTF-32", (True, True, True, False): "UTF-32",
+    (False, True, False, True): "UTF-16", (True, False, True, False): "UTF-16"}
+"""Which of the four places (modulo 4) hold nothing but NUL bytes in ASCII text written in UTF-32
+or UTF-16, little-endian or big-endian."""
+
+
 def decode(raw: bytes, source: str) -> str:
     """UTF-8 text of a document, or a located problem; a byte-order mark is dropped."""
     if len(raw) > MAX_DOCUMENT_BYTES:
-        raise InputError([Problem(
-            source,
-            f"fichier trop volumineux : {len(raw)} octets, la limite est de {MAX_DOCUMENT_BYTES} octets",
-            hint="une demande ou une politique tient en quelques kilo-octets ; vérifiez le fichier",
-        )])
+        raise too_large(source, len(raw))
+    refuse_wide_encoding(raw, source)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -152,11 +187,14 @@ def plain_json(value: Any) -> Any | None:
     (``dict``) with text keys, lists, texts without a lone surrogate, integers of at most 64 bits,
     finite floats, booleans and ``None`` — the copy then equals it, and nothing else. ``None`` for
     anything else (a ``Decimal``, a tuple, a NaN, a date, a key that is not a text…), which must be
-    read in detail."""
+    read in detail (as is a value nested deeper than ``MAX_DEPTH``)."""
     try:
-        copied = orjson.loads(orjson.dumps(value))
+        raw = orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError included
         return None
+    if too_deep(raw) is not None:
+        return None
+    copied = orjson.loads(raw)
     return copied if copied == value else None
 
 
@@ -285,9 +323,9 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, bool]:
         if text in _NULLS:
             return None, True
         if _INT.fullmatch(text):
-            return (int(text) if len(text) <= _INT_DIGITS else Decimal(text)), True
+            return _integer(text), True
         if _DECIMAL.fullmatch(text):
-            return _decimal(text), True
+            return read_decimal(text), True
         if text in _SPECIAL_DECIMALS:
             return Decimal(_SPECIAL_DECIMALS[text]), True
         return text, False
@@ -296,19 +334,31 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, bool]:
     raise _TagError(tag)
 
 
-def _decimal(text: str) -> Decimal:
-    """The decimal a numeric text denotes. An exponent beyond what ``Decimal`` holds (``1e9999999999999999999``)
-    gives an infinity, or for a negative exponent a number with far too many decimals, as a float would
-    overflow or underflow: the schemas then refuse it where it stands (found by fuzzing, issue 5)."""
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        mantissa, _, exponent = text.lower().partition("e")
-        if not mantissa.strip("+-0."):
-            return Decimal(0)
-        if exponent.startswith("-"):
-            return Decimal("1E-1000000")
-        return Decimal("-Infinity" if mantissa.startswith("-") else "Infinity")
+def read_decimal(text: str) -> Decimal:
+    """The decimal a numeric text denotes; ``NumberTooLarge`` when it is written with an exponent
+    beyond ``MAX_EXPONENT``, such as ``1e-99999999`` (issue 14), refused where it is read."""
+    exponent = text.lower().partition("e")[2].lstrip("+-").lstrip("0")
+    if len(exponent) > len(str(MAX_EXPONENT)) or int(exponent or 0) > MAX_EXPONENT:
+        raise NumberTooLarge(text)
+    return Decimal(text)
+
+
+def _integer(text: str) -> int | Decimal:
+    """An integer written in decimal digits; a ``Decimal`` beyond what ``int()`` reads of a text."""
+    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
+
+
+class NumberTooLarge(Exception):
+    """A number written with an exponent beyond ``MAX_EXPONENT``: the text that writes it, and what
+    to tell of it."""
+
+    hint = "écrivez le nombre en quelques chiffres, sans exposant démesuré"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+        shown = text if len(text) <= 40 else text[:37] + "…"
+        self.message = f"nombre hors limites : « {shown} » (exposant au-delà de ±{MAX_EXPONENT})"
 
 
 def _position(event: yaml.Event) -> Location:
@@ -383,6 +433,8 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             except _TagError as error:
                 raise fail(event, f"étiquette YAML non acceptée : {error.tag}",
                            "retirez l'étiquette (« !! ») : les types sont déduits des valeurs") from None
+            except NumberTooLarge as error:
+                raise fail(event, error.message, error.hint) from None
             frame = stack[-1] if stack else None
             if frame is not None and isinstance(frame.container, dict) and frame.key is None:
                 key = event.value
@@ -429,15 +481,29 @@ def _compose(events: Iterator[yaml.Event], document: Document) -> None:
             raise InputError([Problem(document.source, f"le document compte plus de {MAX_NODES} valeurs")])
 
 
-def json_lines(stream: Iterable[bytes], first_line: int = 1) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of a JSON Lines stream (a binary file, or a part of one whose first line
-    has the number ``first_line``), numbered. Lines end at "\\n" only (a U+2028 inside a text does not
-    end a line); a byte-order mark opening the file is dropped, and bytes that are not UTF-8 are kept
-    (as lone surrogates) for ``json_line_document`` to refuse with their line."""
-    for number, raw in enumerate(stream, start=first_line):
+def json_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a JSON Lines stream (a binary file named ``source``), numbered. Lines
+    end at "\\n" only (a U+2028 inside a text does not end a line); a byte-order mark opening the
+    file is dropped, and bytes that are not UTF-8 are kept (as lone surrogates) for
+    ``json_line_document`` to refuse with their line. A file in UTF-16 or UTF-32, and a line longer
+    than ``MAX_DOCUMENT_BYTES`` (read no further: ``/dev/zero`` has no end of line), are refused
+    (``InputError``)."""
+    number = 0
+    while raw := stream.readline(MAX_DOCUMENT_BYTES + 1):
+        number += 1
+        if number == 1:
+            refuse_wide_encoding(raw, source)
+        if len(raw) > MAX_DOCUMENT_BYTES and not raw.endswith(b"\n"):
+            raise line_too_long(source, number)
         line = text_line(raw, number)
         if line is not None:
             yield number, line
+
+
+def line_too_long(source: str, number: int) -> InputError:
+    """A line of JSON Lines longer than ``MAX_DOCUMENT_BYTES``, the most an application may take."""
+    return InputError([Problem(source, f"ligne trop longue : plus de {MAX_DOCUMENT_BYTES} octets", number,
+                               hint="une demande par ligne, qui tient en quelques kilo-octets")])
 
 
 def text_line(raw: bytes, number: int) -> str | None:
@@ -464,10 +530,6 @@ _JSON_MESSAGES = {
 }
 
 
-def _json_int(text: str) -> int | Decimal:
-    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
-
-
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -483,11 +545,29 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_object)
-_JSON_EXTREMES = json.JSONDecoder(parse_float=_decimal, parse_int=_json_int, parse_constant=Decimal,
-                                  object_pairs_hook=_object)
-"""For the rare line whose numbers ``_JSON`` cannot read: an integer of thousands of digits, an
-exponent beyond what ``Decimal`` holds."""
+_JSON = json.JSONDecoder(parse_float=read_decimal, parse_int=_integer, parse_constant=Decimal,
+                         object_pairs_hook=_object)
+
+_JSON_TEXT = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_TEXT_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_STEPS = tuple(1 if byte in b"[{" else -1 if byte in b"]}" else 0 for byte in range(256))
+
+
+def too_deep(raw: bytes) -> int | None:
+    """Where JSON text (its bytes) opens a level of nesting beyond ``MAX_DEPTH``: the offset of
+    that bracket; ``None`` within the bound. Asked before anything recursive — orjson, jsonschema-rs,
+    Python — reads the text (issue 14: 255 levels made orjson fail); brackets within texts do not
+    count. The answer is found in C; only a text too deep is walked, to say where."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return None
+    brackets = _JSON_TEXT.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    levels = list(accumulate(map(_STEPS.__getitem__, brackets)))
+    if max(levels, default=0) <= MAX_DEPTH:
+        return None
+    deepest = next(index for index, level in enumerate(levels) if level > MAX_DEPTH)
+    offsets = (match.start() for match in _JSON_TEXT_OR_BRACKET.finditer(raw) if not match[0].startswith(b'"'))
+    return next(islice(offsets, deepest, None))
 
 
 def _has_surrogates(text: str) -> bool:
@@ -509,6 +589,8 @@ def canonical_json_line(raw: bytes) -> Any | None:
     What it holds is then what ``json_line_document`` reads, but that a number with a fraction or an
     exponent is a float, whose shortest form is the line's text: the decimal it prints as
     (``validation.decimal_of``)."""
+    if too_deep(raw) is not None:
+        return None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -524,20 +606,21 @@ def json_line_document(line: str, source: str, number: int) -> Document:
         message = f"la ligne n'est pas un texte UTF-8 valide (octet 0x{ord(bad[0]) - 0xDC00:02x})"
         raise InputError([Problem(source, message, number, bad.start() + 1, hint="enregistrez le fichier en UTF-8")])
 
+    encoded = line.encode("utf-8", "surrogatepass")
+    deep = too_deep(encoded)
+    if deep is not None:
+        column = len(encoded[:deep].decode("utf-8", "surrogatepass")) + 1
+        raise InputError([Problem(source, f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)", number, column)])
     try:
-        try:
-            data = _JSON.decode(line)
-        except (InvalidOperation, ValueError) as error:
-            if isinstance(error, json.JSONDecodeError):
-                raise
-            data = _JSON_EXTREMES.decode(line)
+        data = _JSON.decode(line)
     except _DuplicateKey as duplicate:
         raise InputError([Problem(source, f"clé en double : « {duplicate.key} »", number)]) from None
+    except NumberTooLarge as extreme:
+        column = line.find(extreme.text) + 1
+        raise InputError([Problem(source, extreme.message, number, column or None, hint=extreme.hint)]) from None
     except json.JSONDecodeError as error:
         message = _JSON_MESSAGES.get(error.msg, "syntaxe invalide")
         raise InputError([Problem(source, f"JSON invalide : {message}", number, error.colno)]) from None
-    except RecursionError:
-        raise InputError([Problem(source, "JSON trop imbriqué", number)]) from None
     document = Document(source, data, [], {(): (number, 1)})
     if _SURROGATE_ESCAPE.search(line) is not None:
         raise_if_any(lone_surrogates(document))

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 JsonPath = tuple[str | int, ...]
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal acts on rather than shows (escape sequences, a carriage return, text
+direction overrides): every control character but the tab and the end of line."""
+
+
+def visible(text: str) -> str:
+    """``text`` to print on a terminal: each control character written as its escape
+    (``\\x1b``), so that a value (a name in an application) cannot retitle the window, move the
+    cursor or hide what follows."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_path(path: JsonPath) -> str:
@@ -48,7 +66,7 @@ class Problem:
                 text += "\n    " + " " * (column - 1) + "^"
         if self.hint:
             text += f"\n  conseil : {self.hint}"
-        return text
+        return visible(text)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -17,20 +17,25 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import pickle
 import signal
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import IO
+from typing import IO, NamedTuple, TypeVar
 
 import orjson
 
 from evaluator.core.application import accepted_line
+from evaluator.reading.files import os_error_text
+from evaluator.reading.parse import MAX_DOCUMENT_BYTES, Document, refuse_wide_encoding
 from evaluator.reading.problems import InputError, Problem
 from evaluator.versions.registry import Registry
 
@@ -41,14 +46,18 @@ STOPS = {signal.SIGINT, signal.SIGTERM}
 @dataclass(frozen=True)
 class Tally:
     """What a block (or a whole batch) gave: applications decided, lines refused, lines read (blank
-    ones included)."""
+    ones included); and, for the progress shown (not compared), the bytes of input read and the
+    applications decided by status."""
 
     decided: int = 0
     refused: int = 0
     lines: int = 0
+    size: int = field(default=0, compare=False)
+    statuses: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(self.decided + other.decided, self.refused + other.refused, self.lines + other.lines)
+        return Tally(self.decided + other.decided, self.refused + other.refused, self.lines + other.lines,
+                     self.size + other.size, dict(Counter(self.statuses) + Counter(other.statuses)))
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class Block:
 
 Decided = tuple[bytes | bytearray, Tally]
 """A block decided: its records (JSON Lines), and its tally."""
+BlockWork = Callable[[Block], tuple[bytes, Tally]]
+"""What a worker does with a block: ``decide_block`` for a batch, ``summarise_block`` for a report."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -77,26 +88,44 @@ class Failed(Exception):
 
 def blocks(stream: IO[bytes], source: str, size: int | None = None) -> Iterator[Block]:
     """The stream cut into blocks of about ``size`` bytes, each ending at a line's end, so that a
-    worker reads its lines itself; the parent only counts them. A stream that cannot be read is bad
-    input (``InputError``), named ``source``."""
+    worker reads its lines itself; the parent only counts them. A stream that cannot be read, or
+    written in UTF-16 or UTF-32, is bad input (``InputError``), named ``source``. A line longer than
+    an application may be (``MAX_DOCUMENT_BYTES``) is cut there, as a block of its own that the
+    worker refuses, and the rest of it is read and dropped: memory stays bounded, whatever the
+    stream (``/dev/zero`` has no end of line)."""
     line = 1
     rest: list[bytes] = []  # a line's beginning, read and not ended yet (kept in pieces: never copied again)
-    while True:
-        try:
-            data = stream.read(size or BLOCK_BYTES)
-        except OSError as error:
-            raise InputError([Problem(source, f"lecture impossible : {error.strerror}")]) from None
-        if not data:
-            break
+    kept = 0  # the bytes of ``rest``
+    dropping = False  # within a line too long, whose end is looked for
+    while data := _read_input(stream, source, size or BLOCK_BYTES):
+        if line == 1 and not kept and not dropping:
+            refuse_wide_encoding(data, source)
+        if dropping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                continue
+            data, dropping, line = data[newline + 1:], False, line + 1
         end = data.rfind(b"\n") + 1
         if end == 0:
             rest.append(data)
+            kept += len(data)
+            if kept > MAX_DOCUMENT_BYTES:
+                yield Block(line, b"".join(rest)[:MAX_DOCUMENT_BYTES + 1])
+                rest, kept, dropping = [], 0, True
             continue
         yield Block(line, b"".join([*rest, data[:end]]))
         line += data.count(b"\n", 0, end)  # (the pieces of ``rest`` hold none)
         rest = [data[end:]]
+        kept = len(rest[0])
     if any(rest):
         yield Block(line, b"".join(rest))
+
+
+def _read_input(stream: IO[bytes], source: str, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except OSError as error:
+        raise InputError([Problem(source, f"lecture impossible : {os_error_text(error)}")]) from None
 
 
 def decide_block(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
@@ -105,22 +134,24 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     pieces: list[bytes | memoryview] = []
     append = pieces.append
     decided = refused = lines = 0
+    statuses: Counter[str] = Counter()
     for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
         lines += 1
         try:
             document = accepted_line(raw, source, number)
             if document is None:  # a blank line
                 continue
-            decision = registry.decide(document, version).to_bytes()
+            decision = registry.decide(document, version)
+            statuses[decision.status] += 1
             append(b'{"line":%d,' % number)
-            append(memoryview(decision)[1:])
+            append(memoryview(decision.to_bytes())[1:])
             decided += 1
         except InputError as error:
             refused += 1
             append(orjson.dumps({"line": number, "status": "error",
                                  "problems": [problem.to_dict() for problem in error.problems]}))
         append(b"\n")
-    return b"".join(pieces), Tally(decided, refused, lines)
+    return b"".join(pieces), Tally(decided, refused, lines, len(block.data), statuses)
 
 
 def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *, version: str | None = None,
@@ -130,22 +161,81 @@ def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *
     signals = _Signals()
     with signals.installed(), ExitStack() as stack:
         writer = _Writer(output, signals)
-        if workers <= 1:
-            decided = _decided_here(registry, blocks(stream, source), source, version)
-        else:
-            pool = stack.enter_context(_Workers(registry, source, version, workers))
-            decided = pool.decided(blocks(stream, source))
+
+        def decide(block: Block) -> tuple[bytes, Tally]:
+            return decide_block(registry, block, source, version)
+
         total = Tally()
-        for result in decided:
+        for result in _results(stack, decide, blocks(stream, source), workers):
             total = writer.write(result, total, progress)
         return total
 
 
-def _decided_here(registry: Registry, items: Iterable[Block], source: str, version: str | None) -> Iterator[Decided]:
-    """Each block decided in this process; an error stops the batch as a worker's would."""
+class Refused(NamedTuple):
+    """A line that is not a valid application, in a report's records: its number and its problems."""
+
+    line: int
+    problems: tuple[Problem, ...]
+
+
+R = TypeVar("R")
+Summarise = Callable[[Document, int], tuple[R, str]]
+"""What a report keeps of an application (its document, its line): a small record, and a status."""
+
+
+def summarise_block(summarise: Summarise[R], source: str, block: Block) -> tuple[bytes, Tally]:
+    """The records ``summarise`` keeps of a block's applications (``Refused`` for a line that is
+    not one), pickled: what a report (``summaries``) gets back from a worker instead of decisions."""
+    records: list[R | Refused] = []
+    statuses: Counter[str] = Counter()
+    refused = lines = 0
+    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
+        lines += 1
+        try:
+            document = accepted_line(raw, source, number)
+            if document is None:  # a blank line
+                continue
+            record, status = summarise(document, number)
+            statuses[status] += 1
+            records.append(record)
+        except InputError as error:
+            refused += 1
+            records.append(Refused(number, tuple(error.problems)))
+    decided = sum(statuses.values())
+    return pickle.dumps(records, pickle.HIGHEST_PROTOCOL), Tally(decided, refused, lines, len(block.data), statuses)
+
+
+def summaries(stream: IO[bytes], source: str, summarise: Summarise[R], *, workers: int = 1,
+              progress: Callable[[Tally], None] | None = None) -> Iterator[R | Refused]:
+    """The record of each application of ``stream`` (``Refused`` for a bad line), in order, worked
+    out as a batch's decisions are, on ``workers`` processes, and stopped as a batch is (``Interrupted``,
+    ``Failed``, ``InputError``); ``progress`` is told the running tally after each block. Closed
+    (``contextlib.closing``), it stops its workers."""
+    signals = _Signals()
+    with signals.installed(), ExitStack() as stack:
+        total = Tally()
+        for data, tally in _results(stack, partial(summarise_block, summarise, source), blocks(stream, source),
+                                    workers):
+            records: list[R | Refused] = pickle.loads(data)
+            yield from records
+            total += tally
+            if progress:
+                progress(total)
+
+
+def _results(stack: ExitStack, work: BlockWork, items: Iterable[Block], workers: int) -> Iterator[Decided]:
+    """Each block's result, in order: worked out in this process for one worker, else by
+    ``workers`` processes, which ``stack`` stops."""
+    if workers <= 1:
+        return _decided_here(work, items)
+    return stack.enter_context(_Workers(work, workers)).decided(items)
+
+
+def _decided_here(work: BlockWork, items: Iterable[Block]) -> Iterator[Decided]:
+    """Each block worked out in this process; an error stops the batch as a worker's would."""
     for block in items:
         try:
-            result = decide_block(registry, block, source, version)
+            result = work(block)
         except Exception as error:
             raise Failed(f"{type(error).__name__}: {error}") from error
         yield result
@@ -237,7 +327,7 @@ class _Workers:
     order. No lock or queue is shared: a worker that dies (killed, say) closes its pipe, and the batch
     stops with ``Failed`` instead of waiting for ever (as ``multiprocessing.Pool`` would)."""
 
-    def __init__(self, registry: Registry, source: str, version: str | None, count: int) -> None:
+    def __init__(self, work: BlockWork, count: int) -> None:
         context = multiprocessing.get_context("fork")
         self.processes: list[BaseProcess] = []
         self.connections: list[Connection] = []
@@ -246,8 +336,8 @@ class _Workers:
             try:
                 for _ in range(count):
                     mine, theirs = context.Pipe()
-                    process = context.Process(target=_work, args=(theirs, list(self.connections), registry,
-                                                                  source, version), name="guichet-batch", daemon=True)
+                    process = context.Process(target=_work, args=(theirs, list(self.connections), work),
+                                              name="guichet-batch", daemon=True)
                     process.start()
                     theirs.close()
                     self.processes.append(process)
@@ -321,9 +411,9 @@ class _Workers:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def _work(connection: Connection, inherited: list[Connection], registry: Registry, source: str,
-          version: str | None) -> None:
-    """A worker: decide each block received, send back its records (or the text of its error)."""
+def _work(connection: Connection, inherited: list[Connection], work: BlockWork) -> None:
+    """A worker: work out each block received (``work``), send back its records (or the text of its
+    error)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches every process: the parent stops them
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
@@ -335,7 +425,7 @@ def _work(connection: Connection, inherited: list[Connection], registry: Registr
         except (EOFError, OSError):  # the parent is gone
             return
         try:
-            data, tally = decide_block(registry, block, source, version)
+            data, tally = work(block)
             told: tuple[str | None, Tally | None, int] = (None, tally, len(data))
         except Exception as error:  # the text only: an error may not be picklable
             data, told = b"", (f"{type(error).__name__}: {error}", None, 0)

@@ -12,10 +12,14 @@ another status, grant, version, or any other content of the decision.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import os
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +31,7 @@ from evaluator.core.application import build_application, mapping_document, subm
 from evaluator.core.decision import Decision, money_text
 from evaluator.core.engine import evaluate
 from evaluator.reading import jsontext
+from evaluator.reading.files import os_error_text
 from evaluator.reading.parse import json_line_document
 from evaluator.reading.problems import InputError, Problem
 from evaluator.versions.registry import Registry
@@ -104,18 +109,33 @@ def record_for(decision: Decision, application: Any, *, decision_bytes: bytes | 
     )
 
 
+class LogFailure(Exception):
+    """A record that could not be written, and why (``reason``, in French): nothing of it is left in
+    the log."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"écriture impossible dans le journal des décisions {path} : {reason} ; "
+                         "rien n'en a été gardé")
+        self.reason = reason
+
+
 class DecisionLog:
-    """An append-only JSON Lines file of decisions, safe to share between threads: each record is
-    written whole, by one system call on an unbuffered file opened for appending, so it reaches the
-    file (the operating system) before ``record`` returns, and never interleaves with another, even
-    from another process. A record that cannot be written raises ``OSError``: the service answers 500
-    rather than give a decision it did not log."""
+    """An append-only JSON Lines file of decisions, safe to share between threads and processes.
+
+    A record is written whole or not at all: under a lock (a thread lock, and ``flock`` for other
+    processes), it is appended by ``write`` calls on an unbuffered descriptor, so it reaches the file
+    (the operating system) before ``record`` returns and never interleaves with another. A write that
+    fails or stops short (a full disk, a file size limit) is undone: the file is cut back to the end
+    of the last whole record, and ``record`` raises ``LogFailure`` — the service then refuses to give
+    a decision it did not log (503). A log that ends with part of a line (a power cut) is never
+    appended to: the part is ended first, an unreadable line that ``replay`` reports, and the next
+    record starts on a line of its own."""
 
     def __init__(self, path: Path, *, store_input: bool = False) -> None:
         try:
-            self._file = open(path, "ab", buffering=0)  # noqa: SIM115 — closed by ``close``
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
-            raise InputError([Problem(str(path), f"journal des décisions impossible à ouvrir : {error.strerror}")]
+            raise InputError([Problem(str(path), f"journal des décisions impossible à ouvrir : {os_error_text(error)}")]
                              ) from None
         self.path = path
         self.store_input = store_input
@@ -123,21 +143,41 @@ class DecisionLog:
 
     def record(self, decision: Decision, application: Any, *, decision_bytes: bytes | None = None,
                requested_version: str | None = None, decision_id: str | None = None) -> LogRecord:
-        """Append the record of ``decision``; returns it (its ``decision_id`` names the decision)."""
+        """Append the record of ``decision``; returns it (its ``decision_id`` names the decision).
+        Raises ``LogFailure`` when it cannot be written (nothing of it is then in the log)."""
         record = record_for(decision, application, decision_bytes=decision_bytes,
                             requested_version=requested_version, store_input=self.store_input,
                             decision_id=decision_id)
-        line = memoryview(record.to_bytes() + b"\n")
-        with self._lock:
-            while line:
-                written = self._file.write(line)
-                if not written:
-                    raise OSError(f"écriture impossible dans le journal des décisions {self.path}")
-                line = line[written:]
+        self._append(record.to_bytes() + b"\n")
         return record
 
+    def _append(self, line: bytes) -> None:
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                end = os.lseek(self._fd, 0, os.SEEK_END)
+                if end and os.pread(self._fd, 1, end - 1) != b"\n":
+                    line = b"\n" + line  # a part of a line left by a crash: ended, never appended to
+                self._write_whole(line, end)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _write_whole(self, line: bytes, end: int) -> None:
+        """Write ``line`` at ``end``, the end of the file; on failure, cut the file back to ``end``."""
+        rest = memoryview(line)
+        try:
+            while rest:
+                written = os.write(self._fd, rest)
+                if not written:  # (a regular file takes at least a byte, or says why not)
+                    raise OSError(errno.ENOSPC, "nothing written")
+                rest = rest[written:]
+        except OSError as error:
+            with suppress(OSError):  # else the part left is ended by the next record (``_append``)
+                os.ftruncate(self._fd, end)
+            raise LogFailure(self.path, os_error_text(error)) from None
+
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
     def __enter__(self) -> DecisionLog:
         return self

@@ -8,98 +8,226 @@
     GET  /healthz                  200 when a valid policy set is loaded, else 503
     GET  /openapi.json             the OpenAPI 3.1 document (``evaluator.service.openapi``)
 
-Bodies are read with their numbers as ``Decimal`` (never a float), refused beyond a size limit (413),
-and every refusal is JSON with every problem, its JSON path and a French message (400: not JSON,
+Bodies are read with their numbers as ``Decimal`` (never a float), refused beyond a size limit (413)
+or when they take too long to arrive (408), and every refusal is JSON with its problems (the first
+``MAX_PROBLEMS``, and how many more), each with its JSON path and a French message (400: not JSON,
 422: not a valid application). No trace of an internal error ever reaches a client: it is logged,
 and the client gets a French message (500). A request is decided with the policy set current when
 it arrives (``LiveRegistry.snapshot``), a batch with one set for all its applications.
+
+Work whose length a client chooses is done off the event loop. A small body is read on the loop, and
+a valid application (its version's fast check: microseconds) decided there, in well under a
+millisecond; anything else — an invalid application, whose every problem is looked for, a large body,
+a batch — is read and decided in a thread, a large body in a lane of its own (one at a time), so
+that large bodies cannot hold up ``/healthz`` and small requests. The lists of an application are
+checked against their caps before its detailed validation. A decision that cannot be logged is not
+given (503). ``server_config`` adds what uvicorn lacks: a deadline for a request's head, and a bound
+on open connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import lru_cache
-from typing import Any
+from decimal import Decimal
+from functools import cache, lru_cache, partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from evaluator.core import french
+from evaluator.core.application import submission_date
 from evaluator.core.decision import Decision
 from evaluator.core.policy import Policy
 from evaluator.reading import jsontext
 from evaluator.reading.parse import Document, byte_position, json_line_document, load_document
 from evaluator.reading.problems import InputError, Problem
+from evaluator.reading.resources import schema
 from evaluator.reading.validation import bundled, validate
-from evaluator.service import openapi
-from evaluator.service.decision_log import DecisionLog
+from evaluator.service import openapi, workbench
+from evaluator.service.decision_log import DecisionLog, LogFailure, LogRecord
 from evaluator.service.live import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
 from evaluator.versions.handbook import build as build_document
 from evaluator.versions.handbook import to_html as document_html
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("guichet.server")
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
 DRAIN_FACTOR = 8
+MAX_PROBLEMS = 50
+"""The problems a refused request lists at most; the body says how many more there are (``omitted``)."""
+MAX_ITEM_PROBLEMS = 10
+"""The same, for each application of a batch."""
+QUICK_BODY = 16 * 1024
+"""A body up to this size is read on the event loop, and decided there when it is a valid application
+(``_quick``); anything else is read and decided in a thread."""
+LARGE_BODY = 64 * 1024
+"""A body larger than this is read and decided in the lane of large bodies, one at a time."""
+BODY_SECONDS = 20.0
+"""The time a body has to arrive once the request's head has (else 408)."""
+HEAD_SECONDS = 10.0
+"""The time a request's head has to arrive, from the connection or the previous response (else 408)."""
+MAX_CONNECTIONS = 1000
+"""Connections open at once; one more is answered 503 and closed at once."""
+KEEP_ALIVE_SECONDS = 5
+STARTUP_FAILURE = 3
+"""The exit code of a server that could not start (uvicorn's)."""
+SWITCH_SECONDS = 0.001
+"""How long a thread keeps the interpreter while another waits for it (Python's default: 5 ms)."""
+RETRY_SECONDS = "30"
 REQUEST = "requête"
 """The source named by the problems of a request's body."""
 JSON_TYPE = "application/json"
 DECISION_ID_HEADER = "Guichet-Decision-Id"
+NOT_LOGGED = "décision non rendue : elle n'a pas pu être consignée dans le journal des décisions"
 INTERNAL_ERROR = ("erreur interne du service : elle a été consignée dans son journal ; réessayez plus tard, ou "
                   "signalez-la à l'équipe du guichet si elle persiste")
 
 
 class Refusal(Exception):
-    """A request refused: its HTTP status, a French message, and every problem found."""
+    """A request refused: its HTTP status, a French message, the problems listed and how many more
+    were found (``omitted``)."""
 
     def __init__(self, status: int, message: str, problems: Sequence[Problem] = (),
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, omitted: int = 0) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.problems = tuple(problems)
         self.headers = headers
+        self.omitted = omitted
 
 
 def error_response(status: int, message: str, problems: Sequence[Problem] = (),
-                   headers: Mapping[str, str] | None = None) -> Response:
-    body = {"status": "error", "message": message, "problems": [problem.to_dict() for problem in problems]}
+                   headers: Mapping[str, str] | None = None, omitted: int = 0) -> Response:
+    return Response(_error_bytes(problems, omitted, message=message), status, headers, JSON_TYPE)
+
+
+def _error_bytes(problems: Sequence[Problem] = (), omitted: int = 0, *, message: str | None = None,
+                 index: int | None = None) -> bytes:
+    """An error's JSON: a request's (its ``message``) or a batch item's (its ``index``), the problems
+    listed, and how many more there are."""
+    body: dict[str, Any] = {} if index is None else {"index": index}
+    body["status"] = "error"
+    if message is not None:
+        body["message"] = message
+    body["problems"] = [problem.to_dict() for problem in problems]
+    if omitted:
+        body["omitted"] = omitted
     try:
-        content = orjson.dumps(body)
+        return orjson.dumps(body)
     except TypeError:  # a text that is not Unicode (half a surrogate pair): escaped, as JSON allows
-        content = json.dumps(body).encode("ascii")
-    return Response(content, status, headers, JSON_TYPE)
+        return json.dumps(body).encode("ascii")
 
 
 def read_json(raw: bytes) -> Any:
     """A request's body as data: JSON, numbers as ``Decimal``, duplicate keys refused; a problem
     names its line and column. Raises ``Refusal`` (400)."""
+    return _parsed(_body_text(raw))
+
+
+def read_batch(raw: bytes) -> Any:
+    """A batch's body as data. A body that does not read as a whole, but is a list whose items its
+    brackets and commas tell apart, has each item read on its own: an item that does not read (too
+    deeply nested, a key twice…) stands as its ``InputError``, to be answered at its rank, and the
+    others are decided. Any other body that does not read is refused (400)."""
+    text = _body_text(raw)
+    try:
+        return _parsed(text)
+    except Refusal:
+        spans = _list_items(text)
+        if spans is None:
+            raise
+    return [_item(text, start, end) for start, end in spans]
+
+
+def _body_text(raw: bytes) -> str:
     if not raw.strip():
         raise Refusal(400, "corps de la requête vide",
                       [Problem(REQUEST, "le corps de la requête est vide", hint="envoyez la demande en JSON")])
     try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         line, column = byte_position(raw, error.start)
         raise Refusal(400, "le corps de la requête n'est pas un texte UTF-8", [Problem(
             REQUEST, f"texte UTF-8 invalide (octet 0x{raw[error.start]:02x})", line, column,
             hint="envoyez le JSON encodé en UTF-8")]) from None
+
+
+def _parsed(text: str) -> Any:
     try:
-        data = json_line_document(text, REQUEST, 1).data
+        return json_line_document(text, REQUEST, 1).data
     except InputError as error:
         raise Refusal(400, "le corps de la requête n'est pas un JSON valide",
                       [_located(problem, text) for problem in error.problems]) from None
-    return data
+
+
+_TOKENS = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{},]', re.DOTALL)
+"""A JSON text (a string read to its end, or to the end of the body, in linear time) or a bracket or comma."""
+
+
+def _list_items(text: str) -> list[tuple[int, int]] | None:
+    """Where each item of the JSON list ``text`` begins and ends, told apart by the commas outside
+    its items' brackets and texts; ``None`` when ``text`` is not a list whose brackets balance."""
+    spans: list[tuple[int, int]] = []
+    depth = start = 0
+    for token in _TOKENS.finditer(text):
+        mark = token[0]
+        if depth == 0:  # the list's opening bracket, with nothing before it
+            if mark != "[" or text[:token.start()].strip():
+                return None
+            depth, start = 1, token.end()
+        elif mark in ("[", "{"):
+            depth += 1
+        elif mark in ("]", "}"):
+            depth -= 1
+            if depth == 0:  # the list's closing bracket, with nothing after it
+                if mark == "}" or text[token.end():].strip():
+                    return None
+                spans.append((start, token.start()))
+                return spans if len(spans) > 1 or text[start:token.start()].strip() else []
+        elif mark == "," and depth == 1:
+            spans.append((start, token.start()))
+            start = token.end()
+    return None
+
+
+def _item(text: str, start: int, end: int) -> Any:
+    """The data of the batch item ``text[start:end]``, or its ``InputError``, placed in the body."""
+    start = end - len(text[start:end].lstrip())  # (its place is that of its first character)
+    try:
+        return json_line_document(text[start:end], REQUEST, 1).data
+    except InputError as error:
+        return InputError([_in_body(problem, text, start, end) for problem in error.problems])
+
+
+def _in_body(problem: Problem, text: str, start: int, end: int) -> Problem:
+    """A problem of the item ``text[start:end]`` placed in the whole body ``text``."""
+    located = _located(problem, text[start:end])
+    if located.line is None:
+        return located
+    line = text.count("\n", 0, start) + located.line
+    column = located.column
+    if column is not None and located.line == 1:
+        column += start - (text.rfind("\n", 0, start) + 1)
+    return replace(located, line=line, column=column)
 
 
 def _located(problem: Problem, text: str) -> Problem:
@@ -126,6 +254,9 @@ def _client_problem(problem: Problem) -> Problem:
 class Limits:
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
+    body_seconds: float = BODY_SECONDS
+    head_seconds: float = HEAD_SECONDS
+    max_connections: int = MAX_CONNECTIONS
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -138,11 +269,14 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except Refusal as refusal:
-            return error_response(refusal.status, refusal.message, refusal.problems, refusal.headers)
+            return error_response(refusal.status, refusal.message, refusal.problems, refusal.headers, refusal.omitted)
         except Exception:
             log.exception("erreur interne sur %s %s", request.method, request.url.path)
             return error_response(500, INTERNAL_ERROR)
     return guarded
+
+
+T = TypeVar("T")
 
 
 class Service:
@@ -153,6 +287,7 @@ class Service:
         self.live = live
         self.decision_log = decision_log
         self.limits = limits or Limits()
+        self._large_lane = anyio.CapacityLimiter(1)
 
     def routes(self) -> list[Route]:
         return [
@@ -171,23 +306,43 @@ class Service:
         raw = await self._body(request)
         current = self._current()
         version = self._version(request, current)
-        data = read_json(raw)
+        if len(raw) <= QUICK_BODY:  # read here; a valid application is decided here too
+            data = read_json(raw)
+            if _quick(current, data, version):
+                body, headers = self._decide_one(current, data, version)
+            else:
+                body, headers = await self._in_thread(len(raw), partial(self._decide_one, current, data, version))
+        else:
+            body, headers = await self._in_thread(len(raw), partial(self._read_and_decide, current, raw, version))
+        return Response(body, 200, headers, JSON_TYPE)
+
+    def _read_and_decide(self, current: PolicySet, raw: bytes,
+                         version: str | None) -> tuple[bytes, dict[str, str] | None]:
+        return self._decide_one(current, read_json(raw), version)
+
+    def _decide_one(self, current: PolicySet, data: Any, version: str | None) -> tuple[bytes, dict[str, str] | None]:
         try:
             decision = _decide(current, data, version)
         except InputError as error:
             raise _invalid(error.problems) from None
         body = decision.to_bytes()
-        headers = None
-        if self.decision_log is not None:
-            record = self.decision_log.record(decision, data, decision_bytes=body, requested_version=version)
-            headers = {DECISION_ID_HEADER: record.decision_id}
-        return Response(body, 200, headers, JSON_TYPE)
+        if self.decision_log is None:
+            return body, None
+        try:
+            record = _logged(self.decision_log, decision, data, body, version)
+        except LogFailure as failure:
+            raise Refusal(503, NOT_LOGGED, [_not_logged(failure)], {"Retry-After": RETRY_SECONDS}) from None
+        return body, {DECISION_ID_HEADER: record.decision_id}
 
     async def decide_batch(self, request: Request) -> Response:
         raw = await self._body(request)
         current = self._current()
         version = self._version(request, current)
-        data = read_json(raw)
+        body = await self._in_thread(len(raw), partial(self._decide_all, current, raw, version))
+        return Response(body, 200, None, JSON_TYPE)
+
+    def _decide_all(self, current: PolicySet, raw: bytes, version: str | None) -> bytes:
+        data = read_batch(raw)
         if not isinstance(data, list):
             raise Refusal(422, "un lot est une liste JSON de demandes", [Problem(
                 REQUEST, f"liste de demandes attendue, pas {_kind(data)}", path=(),
@@ -196,28 +351,40 @@ class Service:
             raise Refusal(413, f"lot trop grand : {len(data)} demandes, au plus {self.limits.max_batch}", [Problem(
                 REQUEST, f"le lot compte {len(data)} demandes ; la limite est de {self.limits.max_batch}", path=(),
                 hint="découpez le lot")])
-        body = await run_in_threadpool(self._decide_all, current, data, version)
-        return Response(body, 200, None, JSON_TYPE)
+        return b"[" + b",".join([self._decide_item(current, index, item, version)
+                                 for index, item in enumerate(data)]) + b"]"
 
-    def _decide_all(self, current: PolicySet, items: list[Any], version: str | None) -> bytes:
-        parts: list[bytes] = []
-        for index, item in enumerate(items):
+    def _decide_item(self, current: PolicySet, index: int, item: Any, version: str | None) -> bytes:
+        """The decision of a batch's application, or its error record: whatever goes wrong with one
+        application (bad input, an internal error, a decision that cannot be logged) is answered at
+        its rank, and the batch goes on."""
+        if isinstance(item, InputError):  # an item that does not read (``read_batch``)
+            return _item_error(index, item.problems)
+        try:
+            decision = _decide(current, item, version)
+        except InputError as error:
+            return _item_error(index, [_client_problem(p) for p in error.problems])
+        except Exception:
+            log.exception("erreur interne sur la demande %d d'un lot", index)
+            return _item_error(index, [Problem("service", INTERNAL_ERROR)])
+        body = decision.to_bytes()
+        if self.decision_log is not None:
             try:
-                decision = _decide(current, item, version)
-            except InputError as error:
-                parts.append(orjson.dumps({"index": index, "status": "error",
-                                           "problems": [_client_problem(p).to_dict() for p in error.problems]}))
-                continue
-            body = decision.to_bytes()
-            if self.decision_log is not None:
-                self.decision_log.record(decision, item, decision_bytes=body, requested_version=version)
-            parts.append(body)
-        return b"[" + b",".join(parts) + b"]"
+                _logged(self.decision_log, decision, item, body, version)
+            except LogFailure as failure:
+                return _item_error(index, [_not_logged(failure)])
+        return body
+
+    async def _in_thread(self, size: int, work: Callable[[], T]) -> T:
+        """Run ``work`` in a thread: the shared pool for a small body, the lane of large bodies (one
+        at a time) for a body over ``LARGE_BODY``."""
+        return await anyio.to_thread.run_sync(work, limiter=self._large_lane if size > LARGE_BODY else None)
 
     async def _body(self, request: Request) -> bytes:
-        """The body, of at most ``max_body_bytes``. A longer one is refused (413) after it is read and
-        dropped, so that the client, still sending, gets the answer; one longer than ``DRAIN_FACTOR``
-        times the limit is refused at once, and the connection closed."""
+        """The body, of at most ``max_body_bytes``, arrived within ``body_seconds`` (else 408, and the
+        connection closed). A longer one is refused (413) after it is read and dropped, so that the
+        client, still sending, gets the answer; one longer than ``DRAIN_FACTOR`` times the limit is
+        refused at once, and the connection closed."""
         limit = self.limits.max_body_bytes
         too_large = Refusal(413, f"corps de la requête trop volumineux : la limite est de {limit} octets", [Problem(
             REQUEST, f"le corps dépasse {limit} octets",
@@ -227,12 +394,19 @@ class Service:
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= limit:
-                chunks.append(chunk)
-            elif size > DRAIN_FACTOR * limit:
-                break
+        try:
+            async with asyncio.timeout(self.limits.body_seconds):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size <= limit:
+                        chunks.append(chunk)
+                    elif size > DRAIN_FACTOR * limit:
+                        break
+        except TimeoutError:
+            seconds = _seconds(self.limits.body_seconds)
+            raise Refusal(408, f"corps de la requête trop lent : il doit arriver en {seconds}", [Problem(
+                REQUEST, f"{french.number(size)} octets reçus en {seconds}",
+                hint="envoyez le corps d'un seul tenant")], {"Connection": "close"}) from None
         if size > limit:
             raise too_large
         return b"".join(chunks)
@@ -338,15 +512,79 @@ def _named(current: PolicySet, version: str, status: int) -> Policy:
             hint="GET /v1/policies liste les versions")]) from None
 
 
+def _logged(decision_log: DecisionLog, decision: Decision, data: Any, body: bytes, version: str | None) -> LogRecord:
+    """Log ``decision``; a failure is written in the service's log before ``LogFailure`` goes on."""
+    try:
+        return decision_log.record(decision, data, decision_bytes=body, requested_version=version)
+    except LogFailure as failure:
+        log.error("%s : %s", NOT_LOGGED, failure)
+        raise
+
+
+def _not_logged(failure: LogFailure) -> Problem:
+    return Problem("service", f"{NOT_LOGGED} : {failure.reason}",
+                   hint="redemandez-la plus tard ; l'incident est consigné dans le journal du service")
+
+
+def _quick(current: PolicySet, data: Any, version: str | None) -> bool:
+    """Whether ``data`` is an application its version's fast check accepts (structure and formats,
+    in microseconds): a valid application of a small body is decided in well under a millisecond,
+    whereas finding every problem of an invalid one may take much longer."""
+    document = Document(REQUEST, data, [])
+    if (version is None and submission_date(document) is None) or _over_caps(data):
+        return False  # (the version of an application without a date is found by a detailed validation)
+    try:
+        policy = current.registry.governing(document, version)
+    except InputError:
+        return False
+    return current.registry.checked(policy).application_check.accepts(data)
+
+
 def _decide(current: PolicySet, data: Any, version: str | None) -> Decision:
     """Decide ``data`` (a decoded application) with ``current``; raises ``InputError``."""
+    over = _over_caps(data)
+    if over:
+        raise InputError(over)
     return current.registry.decide(Document(REQUEST, data, []), version)
 
 
+@cache
+def _caps() -> tuple[tuple[str, int], ...]:
+    """The lists of an application and how many items each may have (``maxItems``, the same in the
+    application schema of every version)."""
+    properties: dict[str, Any] = schema("application")["properties"]
+    return tuple((key, spec["maxItems"]) for key, spec in properties.items() if "maxItems" in spec)
+
+
+def _over_caps(data: Any) -> list[Problem]:
+    """The lists of an application longer than the schema admits, checked before anything else: a
+    list of 28,000 bad lines is refused at once, not examined line by line."""
+    if not isinstance(data, dict):
+        return []
+    return [Problem(REQUEST, f"{french.number(len(items))} éléments : au plus {french.number(cap)} admis",
+                    path=(key,), hint="la demande n'est pas examinée plus avant tant que la liste dépasse la limite")
+            for key, cap in _caps() if isinstance(items := data.get(key), list) and len(items) > cap]
+
+
 def _invalid(problems: Sequence[Problem]) -> Refusal:
+    """A 422 listing the first ``MAX_PROBLEMS`` problems, and counting the others."""
     count = len(problems)
-    return Refusal(422, f"demande invalide : {count} problème{'s' if count > 1 else ''}",
-                   [_client_problem(problem) for problem in problems])
+    message = f"demande invalide : {french.number(count)} problème{'s' if count > 1 else ''}"
+    if count > MAX_PROBLEMS:
+        message += f" ; les {MAX_PROBLEMS} premiers sont listés, « omitted » compte les autres"
+    return Refusal(422, message, [_client_problem(problem) for problem in problems[:MAX_PROBLEMS]],
+                   omitted=max(count - MAX_PROBLEMS, 0))
+
+
+def _item_error(index: int, problems: Sequence[Problem]) -> bytes:
+    """The error record of a batch's application: its rank, its first ``MAX_ITEM_PROBLEMS``
+    problems, and how many more."""
+    return _error_bytes(problems[:MAX_ITEM_PROBLEMS], max(len(problems) - MAX_ITEM_PROBLEMS, 0), index=index)
+
+
+def _seconds(value: float) -> str:
+    """``20.0`` → ``20 s``, ``0.5`` → ``0,5 s``."""
+    return f"{french.number(Decimal(repr(value)).normalize())} s"
 
 
 def _in_force_today(current: PolicySet) -> Policy | None:
@@ -400,26 +638,101 @@ def create_app(live: LiveRegistry, *, decision_log: DecisionLog | None = None,
                limits: Limits | None = None) -> Starlette:
     """The ASGI application of the service."""
     service = Service(live, decision_log, limits)
-    return Starlette(routes=service.routes(), exception_handlers={HTTPException: _not_found, 500: _internal_error})
+    app = Starlette(routes=[*service.routes(), *workbench.routes(live)],
+                    exception_handlers={HTTPException: _not_found, 500: _internal_error})
+    app.state.limits = service.limits  # for ``server_config``
+    return app
+
+
+def server_config(app: Starlette, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration that serves ``app`` (``create_app``) within its limits, with what
+    uvicorn lacks: a request's head must arrive within ``head_seconds`` of the connection or of the
+    previous response (a client that trickles it is answered 408 and cut off), and at most
+    ``max_connections`` connections are open (one more is answered 503 and closed at once). An idle
+    connection is closed after ``KEEP_ALIVE_SECONDS``."""
+    import uvicorn
+
+    return uvicorn.Config(app, http=_guarded_protocol(app.state.limits), timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                          server_header=False, **options)
+
+
+def _guarded_protocol(limits: Limits) -> type[asyncio.Protocol]:
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+    class GuardedProtocol(HttpToolsProtocol):
+        """uvicorn's HTTP/1.1 protocol, with a deadline for each request's head and a bound on the
+        connections open."""
+
+        head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limits.max_connections:
+                self._answer(503, f"trop de connexions ouvertes (la limite est de {limits.max_connections}) : "
+                                  "réessayez dans un instant")
+            else:
+                self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+            self.head_timer = self.loop.call_later(limits.head_seconds, self._head_late)
+
+        def _head_late(self) -> None:
+            if self.cycle is not None and not self.cycle.response_complete:
+                return  # the head arrived: the request is being served, its body has its own deadline
+            self._answer(408, f"requête trop lente : son en-tête doit arriver en {_seconds(limits.head_seconds)}")
+
+        def _answer(self, status: int, message: str) -> None:
+            """Answer ``status`` with ``message`` (a JSON error) and close the connection."""
+            if self.transport.is_closing():
+                return
+            body = _error_bytes(message=message)
+            head = f"content-type: {JSON_TYPE}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            self.transport.write(STATUS_LINE[status] + head.encode("ascii") + body)
+            self.transport.close()
+
+    return GuardedProtocol
 
 
 def run(live: LiveRegistry, *, host: str = "127.0.0.1", port: int = 8000, decision_log: DecisionLog | None = None,
         limits: Limits | None = None, watch_interval: float | None = 1.0, access_log: bool = False) -> None:
     """Serve until interrupted (Ctrl-C, SIGTERM), with uvicorn: the watcher polls the policies every
     ``watch_interval`` seconds (``None``: never), and SIGHUP reloads them at once."""
+    import gc
     import signal
+    import sys
     import threading
 
     import uvicorn
+
+    # Small requests stay fast while a thread works on a large body: the event loop gets the
+    # interpreter back within a millisecond (not five), and the collector, which stops every
+    # thread, no longer walks the policies and modules loaded once and for all.
+    sys.setswitchinterval(SWITCH_SECONDS)
+    gc.freeze()
 
     if watch_interval is not None:
         live.watch(watch_interval)
     if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=live.reload, daemon=True).start())
+    server = uvicorn.Server(server_config(create_app(live, decision_log=decision_log, limits=limits), host=host,
+                                          port=port, access_log=access_log, log_level="info"))
     try:
-        uvicorn.run(create_app(live, decision_log=decision_log, limits=limits), host=host, port=port,
-                    access_log=access_log, log_level="info", server_header=False)
+        with suppress(KeyboardInterrupt):  # uvicorn raises the signal again once it has stopped
+            server.run()
     finally:
         live.stop()
         if decision_log is not None:
             decision_log.close()
+    if not server.started:  # the port is taken, say: uvicorn has said why
+        raise SystemExit(STARTUP_FAILURE)

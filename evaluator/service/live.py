@@ -4,9 +4,11 @@ A ``Registry`` is one immutable set of policy versions. A ``LiveRegistry`` holds
 behind a single reference: ``reload()`` — or the opt-in watcher, which polls the directory's files —
 reads the directory again, checks the new set completely, and only then swaps it in. A set that does
 not load is refused: the last good set goes on serving, and the refusal is kept (``failure``) and
-logged. A draft that does not load is not a reason to refuse a set: it is left out of it, with a
-warning in the log (``Registry.skipped``), so that the published versions go on deciding while staff
-write it. A decision is made by one set from start to end: take ``snapshot()`` once, decide with it.
+logged. So is a set in which a published version being served has other content (its file and its
+lock entry edited together): a version number never changes meaning while the service runs. A
+draft that does not load is not a reason to refuse a set: it is left out of it, with a warning in
+the log (``Registry.skipped``), so that the published versions go on deciding while staff write
+it. A decision is made by one set from start to end: take ``snapshot()`` once, decide with it.
 
     live = LiveRegistry(Path("policies"))     # raises InputError if the directory is invalid
     live.watch()                              # opt-in: poll the files every second
@@ -27,6 +29,7 @@ from typing import Any
 
 from evaluator.core.decision import Decision
 from evaluator.core.policy import Policy
+from evaluator.reading.files import read_regular
 from evaluator.reading.problems import InputError, Problem
 from evaluator.reading.resources import policies_dir
 from evaluator.versions.lock import LOCK_NAME, digest
@@ -88,13 +91,14 @@ Files = dict[Path, bytes]
 
 def read_files(directory: Path) -> Files:
     """What a policy set is read from: the version files and lock files of ``directory`` and of its
-    sub-directories. A file that vanishes or cannot be read is left out (the loader reports it)."""
+    sub-directories. A file that vanishes or cannot be read, or is not a regular file of a bounded
+    size (a FIFO, a link to ``/dev/zero``), is left out (the loader reports it)."""
     found: Files = {}
     for pattern in ("*.yaml", LOCK_NAME, "*/*.yaml", f"*/{LOCK_NAME}"):
         for path in sorted(directory.glob(pattern)):
             try:
-                found[path] = path.read_bytes()
-            except OSError:
+                found[path] = read_regular(path, str(path))
+            except InputError:
                 continue
     return found
 
@@ -114,6 +118,22 @@ def _load_set(directory: Path, generation: int, before: Files) -> PolicySet:
             raise _Changed
         sources[policy.version] = raw
     return PolicySet(registry, sources, datetime.now(UTC), generation)
+
+
+def _rewritten(current: PolicySet | None, loaded: PolicySet) -> list[Problem]:
+    """The published versions ``current`` serves that ``loaded`` has with other content."""
+    problems = []
+    for served in current.versions if current is not None else ():
+        new = next((p for p in loaded.versions if p.version == served.version), None)
+        if served.status == "published" and new is not None and new.sha256 != served.sha256:
+            problems.append(Problem(
+                str(loaded.registry.files[new.version]),
+                f"la version publiée {served.version} est en service avec l'empreinte {served.sha256[:12]}… : son "
+                f"contenu ne peut pas changer sous le même numéro (nouvelle empreinte {new.sha256[:12]}…) ; "
+                "l'ancien contenu reste en service",
+                hint="rétablissez le fichier et son entrée du verrou ; un amendement est une nouvelle version "
+                     "(guichet policy new) ; seul un redémarrage du service chargerait ce contenu"))
+    return problems
 
 
 class LiveRegistry:
@@ -205,6 +225,9 @@ class LiveRegistry:
                 return self._refuse(ReloadFailure(now, (Problem(
                     str(self._directory), "erreur interne au chargement des politiques",
                     hint="voir le journal du service"),)))
+            rewritten = _rewritten(self._state.current, loaded)
+            if rewritten:
+                return self._refuse(ReloadFailure(now, tuple(rewritten)))
             self._generation = loaded.generation
             self._state = _State(loaded, None)
             log.info("politiques chargées de %s : versions %s (génération %d)", self._directory,

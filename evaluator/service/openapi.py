@@ -66,6 +66,8 @@ def _point_refs(node: Any, name: str) -> None:
 
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
+_OMITTED = {"type": "integer", "minimum": 1,
+            "description": "Combien de problèmes ont été trouvés en plus de ceux listés (absent : aucun)."}
 
 _OWN: dict[str, Any] = {
     "Problem": {
@@ -85,24 +87,27 @@ _OWN: dict[str, Any] = {
     },
     "Error": {
         "type": "object",
-        "description": "Une requête refusée, avec tous ses problèmes.",
+        "description": "Une requête refusée, avec ses problèmes (les premiers, et le nombre des autres).",
         "additionalProperties": False,
         "required": ["status", "message", "problems"],
         "properties": {
             "status": {"const": "error"},
             "message": {"type": "string", "description": "Ce qui ne va pas, en français."},
             "problems": {"type": "array", "items": _ref("Problem")},
+            "omitted": _OMITTED,
         },
     },
     "BatchError": {
         "type": "object",
-        "description": "Une demande d'un lot refusée : son rang dans le lot (à partir de 0) et ses problèmes.",
+        "description": "Une demande d'un lot refusée : son rang dans le lot (à partir de 0) et ses problèmes (les "
+                       "premiers, et le nombre des autres).",
         "additionalProperties": False,
         "required": ["index", "status", "problems"],
         "properties": {
             "index": {"type": "integer", "minimum": 0},
             "status": {"const": "error"},
             "problems": {"type": "array", "items": _ref("Problem")},
+            "omitted": _OMITTED,
         },
     },
     "PolicyVersion": {
@@ -242,9 +247,11 @@ _DECISION_ID = {"Guichet-Decision-Id": {
 _NOT_READY = {"503": _error("Aucune politique valide n'est chargée.")}
 _BODY_ERRORS = {
     "400": _error("Le corps n'est pas un JSON lisible."),
+    "408": _error("Le corps n'est pas arrivé à temps ; la connexion est fermée."),
     "413": _error("Le corps dépasse la taille admise, ou le lot le nombre de demandes admis."),
-    "422": _error("La demande est invalide : tous ses problèmes, chacun avec son chemin JSON."),
-    **_NOT_READY,
+    "422": _error("La demande est invalide : ses problèmes, chacun avec son chemin JSON."),
+    "503": _error("Aucune politique valide n'est chargée, ou la décision n'a pas pu être consignée dans le journal "
+                  "des décisions (elle n'est alors pas rendue ; réessayer plus tard)."),
 }
 
 
@@ -268,7 +275,6 @@ def document(described: Policy | None) -> dict[str, Any]:
                            "des charges en vigueur, version par version. Montants en euros TTC, en chaînes "
                            "décimales dans les décisions.",
         },
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": {
             "/v1/decisions": {"post": {
                 "operationId": "decide",
@@ -280,8 +286,9 @@ def document(described: Policy | None) -> dict[str, Any]:
             "/v1/decisions:batch": {"post": {
                 "operationId": "decideBatch",
                 "summary": "Décider un lot de demandes",
-                "description": "Une décision par demande, dans l'ordre ; une demande invalide donne un "
-                               "enregistrement d'erreur à son rang, et le lot continue.",
+                "description": "Une décision par demande, dans l'ordre ; une demande invalide, illisible (JSON "
+                               "invalide, trop imbriquée) ou non consignée donne un enregistrement d'erreur à son "
+                               "rang, et le lot continue.",
                 "parameters": [_VERSION_QUERY],
                 "requestBody": {"required": True, "content": {JSON: {"schema": {
                     "type": "array",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.core.decision import Decision
+from evaluator.reading.files import read_regular
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
 from evaluator.reading.validation import bundled, parse_date, validate
@@ -172,11 +173,7 @@ def select(cases: Iterable[Case], selection: Selection) -> list[Case]:
 
 def load_cases(path: Path) -> list[Case]:
     """The cases of one file; raises ``InputError`` with every problem of the file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(str(path), f"lecture impossible : {error.strerror}")]) from None
-    document = load_document(raw, str(path))
+    document = load_document(read_regular(path, str(path)), str(path))
     problems = validate(document, bundled("case"))
     if problems:
         raise InputError(problems)
@@ -371,9 +368,9 @@ def _base(document: Document, path: Path) -> Document | None:
 
 def _read_file(target: Path, document: Document, path: JsonPath) -> Document:
     try:
-        raw = target.read_bytes()
-    except OSError as error:
-        message = f"fichier de demande illisible : {target} ({error.strerror})"
+        raw = read_regular(target, str(target))
+    except InputError as error:
+        message = f"fichier de demande illisible : {target} ({error.problems[0].message})"
         raise InputError([document.problem(path, message)]) from None
     return load_document(raw, str(target))
 

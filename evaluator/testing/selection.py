@@ -5,17 +5,22 @@ An expression is made of words joined by ``and``, ``or``, ``not`` and parenthese
 text contains it, ignoring case and accents (``fenetre`` finds « fenêtre », ``coeur`` finds
 « Cœur »); a phrase with spaces, or a word that is also an operator, is written between quotes.
 ``not`` binds tighter than ``and``, which binds tighter than ``or``. An empty expression selects
-every case.
+every case. Parentheses and ``not`` nest at most ``MAX_NESTING`` deep (issue 14: 500 parentheses,
+5,000 ``not``), and a run of ``and`` or ``or`` is one node, however long: nothing recurses without
+bound, neither reading an expression nor matching it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from evaluator.reading.problems import InputError, Problem
 
+MAX_NESTING = 32
 _OPERATORS = frozenset({"and", "or", "not"})
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "’": "'", "ʼ": "'", "\u00a0": " ", "\u202f": " "})
 
@@ -44,20 +49,18 @@ class Not:
 
 @dataclass(frozen=True)
 class And:
-    left: Selection
-    right: Selection
+    operands: tuple[Selection, ...]
 
     def matches(self, folded: str) -> bool:
-        return self.left.matches(folded) and self.right.matches(folded)
+        return all(operand.matches(folded) for operand in self.operands)
 
 
 @dataclass(frozen=True)
 class Or:
-    left: Selection
-    right: Selection
+    operands: tuple[Selection, ...]
 
     def matches(self, folded: str) -> bool:
-        return self.left.matches(folded) or self.right.matches(folded)
+        return any(operand.matches(folded) for operand in self.operands)
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,12 @@ def compile_selection(expression: str, source: str = "option -k") -> Selection:
 
 def _tokens(expression: str, source: str) -> list[_Token]:
     tokens: list[_Token] = []
-    position = 0
-    while expression[position:].strip():
+    position, end = 0, len(expression.rstrip())
+    while position < end:
         match = _TOKEN.match(expression, position)
         if match is None:  # pragma: no cover - the pattern accepts any non-blank text
             break
-        column = position + len(expression[position:]) - len(expression[position:].lstrip()) + 1
+        column = position + len(match[0]) - len(match[0].lstrip()) + 1
         if match["open"]:
             raise _problem(expression, source, column, "guillemet non fermé", "fermez le texte par le même guillemet")
         if match["paren"]:
@@ -118,6 +121,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token], expression: str, source: str) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0  # parentheses and ``not`` open
         self.expression = expression
         self.source = source
 
@@ -126,31 +130,31 @@ class _Parser:
         return self.tokens[self.index]
 
     def disjunction(self) -> Selection:
-        selection = self.conjunction()
+        operands = [self.conjunction()]
         while self.current.kind == "or":
             self.index += 1
-            selection = Or(selection, self.conjunction())
-        return selection
+            operands.append(self.conjunction())
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
 
     def conjunction(self) -> Selection:
-        selection = self.negation()
+        operands = [self.negation()]
         while self.current.kind == "and":
             self.index += 1
-            selection = And(selection, self.negation())
-        return selection
+            operands.append(self.negation())
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def negation(self) -> Selection:
         token = self.current
         if token.kind == "not":
-            self.index += 1
-            return Not(self.negation())
+            with self.nested():
+                return Not(self.negation())
         if token.kind == "(":
-            self.index += 1
-            selection = self.disjunction()
-            if self.current.kind != ")":
-                raise self.error("parenthèse non fermée", "ajoutez « ) »")
-            self.index += 1
-            return selection
+            with self.nested():
+                selection = self.disjunction()
+                if self.current.kind != ")":
+                    raise self.error("parenthèse non fermée", "ajoutez « ) »")
+                self.index += 1
+                return selection
         if token.kind == "word":
             self.index += 1
             return Word(fold(token.text))
@@ -161,6 +165,17 @@ class _Parser:
         if token.kind in _OPERATORS:
             hint = "mettez entre guillemets un mot qui est aussi un opérateur : \"and\""
         raise self.error(f"mot attendu{where}, trouvé {found}", hint)
+
+    @contextmanager
+    def nested(self) -> Iterator[None]:
+        """Past a ``not`` or a ``(``, one level deeper, refused beyond ``MAX_NESTING``."""
+        if self.depth >= MAX_NESTING:
+            raise self.error(f"imbrication trop profonde (plus de {MAX_NESTING} parenthèses ou « not » imbriqués)",
+                             "simplifiez l'expression")
+        self.depth += 1
+        self.index += 1
+        yield
+        self.depth -= 1
 
     def expect_end(self) -> None:
         token = self.current

@@ -2,9 +2,13 @@
 
 Both edit the version file as text, line by line, so that the comments and layout staff wrote are
 kept; both check the result before writing anything, and write each file at once
-(``lock.write_atomically``). A publication that takes effect before the day it is made changes the
-version of applications already filed: it is refused unless asked for (``backdate``), and then says
-which submission dates change version.
+(``lock.write_atomically``). A publication writes the lock entry first (``pending``), then the
+version's file, then the entry again, confirmed: at every moment, and after a write that fails
+midway (a full disk), the version is either the draft it was or published and locked (``lock``).
+
+A publication that takes effect before the day it is made changes the version of applications
+already filed: it is refused unless asked for (``backdate``), and then says which submission dates
+change version.
 """
 
 from __future__ import annotations
@@ -92,8 +96,12 @@ def publish(registry: Registry, version: str, today: date, backdate: bool = Fals
     lists the submission dates, up to the day before ``today``, whose version changes."""
     current = registry.version(version)
     path = registry.files[version]
+    found = read_lock(registry.directory)
+    lock = {known: dataclasses.replace(entry, pending=False) for known, entry in found.items()}
     if current.status == "published":
-        raise InputError([Problem(str(path), f"la version {version} est déjà publiée")])
+        if version not in found or not found[version].pending:
+            raise InputError([Problem(str(path), f"la version {version} est déjà publiée")])
+        return Written(path, current, write_lock(registry.directory, current.id, lock))  # its entry confirmed
     text = _set(path.read_text(encoding="utf-8"), "status", "published", path)
     raw = text.encode("utf-8")
     policy = load_policy(raw, str(path))
@@ -110,10 +118,24 @@ def publish(registry: Registry, version: str, today: date, backdate: bool = Fals
                  "rétroactive avec --backdate")])
     published = dataclasses.replace(registry, versions=tuple(sorted(versions.values(), key=version_key)))
     reassigned = _reassigned(registry, published, policy.effective_from, today - timedelta(days=1))
-    lock = read_lock(registry.directory)
-    lock[version] = LockEntry(version, digest(raw), policy.effective_from, today)
-    write_atomically(path, raw)
-    return Written(path, policy, write_lock(registry.directory, policy.id, lock), reassigned)
+    entry = LockEntry(version, digest(raw), policy.effective_from, today)
+    write_lock(registry.directory, policy.id, lock | {version: dataclasses.replace(entry, pending=True)})
+    try:
+        write_atomically(path, raw)
+        written = write_lock(registry.directory, policy.id, lock | {version: entry})
+    except InputError as error:
+        raise InputError([*error.problems, _interrupted(path, version)]) from None
+    return Written(path, policy, written, reassigned)
+
+
+def _interrupted(path: Path, version: str) -> Problem:
+    """What a publication stopped after its pending lock entry left: the version published and
+    locked (its file written, the entry not confirmed), or the draft it was."""
+    said = (f"la version {version} est publiée et verrouillée, mais son entrée du verrou n'est pas confirmée"
+            if version in read_lock(path.parent) else
+            f"la version {version} n'est pas publiée : elle reste un brouillon")
+    return Problem(str(path), said, hint=f"corrigez la cause (un disque plein ?), puis relancez « guichet policy "
+                                         f"publish {version} »")
 
 
 def _reassigned(before: Registry, after: Registry, first: date, last: date) -> tuple[Reassigned, ...]:

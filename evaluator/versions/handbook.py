@@ -7,6 +7,8 @@ policy model, every rule with its clause; Markdown and HTML are two ways of writ
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,6 +48,9 @@ def build(policy: Policy) -> list[Block]:
     doc: list[Block] = []
     status = "publiée" if policy.status == "published" else "brouillon"
     doc.append(("h1", f"{policy.title} — version {policy.version}"))
+    if policy.status == "draft":
+        doc.append(("draft", f"Brouillon : la version {policy.version} n'est pas publiée ; elle ne décide aucune "
+                             "demande tant qu'elle ne l'est pas, et peut encore changer."))
     doc.append(("p", f"Version {policy.version} ({status}), applicable aux demandes déposées à partir du "
                      f"{french.day(policy.effective_from)}. Elle transcrit « {policy.source.title} », version "
                      f"{policy.source.version} du {french.day(policy.source.date)}. Empreinte sha256 : "
@@ -196,6 +201,8 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append(f"{'#' * int(kind[1])} {content}\n")
         elif kind == "p":
             out.append(f"{content}\n")
+        elif kind == "draft":
+            out.append(f"> **{content}**\n")
         elif kind == "ul":
             out.append("\n".join(f"- {item}" for item in _strings(content)) + "\n")
         elif isinstance(content, Table):
@@ -211,30 +218,81 @@ def _markdown_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_html(blocks: Sequence[Block], title: str) -> str:
+@dataclass(frozen=True)
+class Page:
+    """A document as HTML: its title, its body, its table of contents (anchor, title of each
+    section), and whether it is a draft's."""
+
+    title: str
+    body: str
+    contents: tuple[tuple[str, str], ...]
+    draft: bool
+
+
+def html_page(blocks: Sequence[Block]) -> Page:
+    """The blocks as HTML, each section (``h2``) with an anchor to link to."""
     body: list[str] = []
+    contents: list[tuple[str, str]] = []
+    draft = False
+    title = ""
     for kind, content in blocks:
-        if kind in ("h1", "h2", "h3", "p"):
-            body.append(f"<{kind}>{_inline(str(content))}</{kind}>")
+        if kind == "h2":
+            anchor = _anchor(str(content), {a for a, _ in contents})
+            contents.append((anchor, str(content)))
+            body.append(f'<h2 id="{anchor}">{inline_html(str(content))}</h2>')
+        elif kind == "h1" and not title:
+            title = inline_html(str(content))
+        elif kind in ("h1", "h3", "p"):
+            body.append(f"<{kind}>{inline_html(str(content))}</{kind}>")
+        elif kind == "draft":
+            draft = True
+            body.append(f'<p class="draft-banner" role="note"><strong>{inline_html(str(content))}</strong></p>')
         elif kind == "ul":
-            body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in _strings(content)) + "</ul>")
+            body.append("<ul>" + "".join(f"<li>{inline_html(item)}</li>" for item in _strings(content)) + "</ul>")
         elif isinstance(content, Table):
-            head = "".join(f'<th scope="col">{_inline(cell)}</th>' for cell in content.header)
-            rows = "".join(f'<tr><th scope="row">{_inline(row[0])}</th>'
-                           + "".join(f"<td>{_inline(cell)}</td>" for cell in row[1:]) + "</tr>"
+            head = "".join(f'<th scope="col">{inline_html(cell)}</th>' for cell in content.header)
+            rows = "".join(f'<tr><th scope="row">{inline_html(row[0])}</th>'
+                           + "".join(f"<td>{inline_html(cell)}</td>" for cell in row[1:]) + "</tr>"
                            for row in content.rows if row)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            body.append(f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+    return Page(title, "\n".join(body), tuple(contents), draft)
+
+
+def contents_html(page: Page) -> str:
+    """The table of contents of a page, as a navigation list."""
+    if not page.contents:
+        return ""
+    items = "".join(f'<li><a href="#{anchor}">{inline_html(title)}</a></li>' for anchor, title in page.contents)
+    return f'<nav class="contents" aria-label="Sommaire"><h2 class="contents-title">Sommaire</h2><ol>{items}</ol></nav>'
+
+
+def to_html(blocks: Sequence[Block], title: str) -> str:
+    """A standalone page (no external resource), printable on A4; a draft's is watermarked."""
+    page = html_page(blocks)
+    draft = ' class="draft"' if page.draft else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{DOCUMENT_CSS}</style>\n</head>\n"
+        f"<body{draft}>\n<main>\n<h1>{page.title}</h1>\n{contents_html(page)}\n{page.body}\n"
+        "</main>\n</body>\n</html>\n"
     )
 
 
-def _inline(text: str) -> str:
-    """Escape a text (quotes included), and render `code` spans."""
-    parts = html.escape(text).split("`")
+def _anchor(title: str, taken: set[str]) -> str:
+    """A readable anchor for a title, unique in its page: « Niveau de financement » → niveau-de-financement."""
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    anchor = "-".join(re.findall(r"[a-z0-9]+", plain)) or "section"
+    found, number = anchor, 2
+    while found in taken:
+        found, number = f"{anchor}-{number}", number + 1
+    return found
+
+
+def inline_html(text: str) -> str:
+    """Escape a text (quotes included), render `code` spans, and keep amounts, rates and dates on
+    one line."""
+    parts = french.unbreakable(html.escape(text)).split("`")
     return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
 
 
@@ -242,8 +300,20 @@ def _strings(content: object) -> list[str]:
     return [str(item) for item in content] if isinstance(content, list) else []
 
 
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}"
-    "table{border-collapse:collapse;margin:1rem 0;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;"
-    "text-align:left;vertical-align:top}th{background:#f0f3f8}code{background:#f4f4f4;padding:0 .2rem}"
+DOCUMENT_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;"
+    "line-height:1.45}"
+    ".table{overflow-x:auto}table{border-collapse:collapse;margin:1rem 0;width:100%}"
+    "th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+    "th{background:#f0f3f8}code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}"
+    "a{color:#000091}.contents ol{columns:2}.contents-title{font-size:1.1rem}"
+    ".draft-banner{background:#fff4d6;border-left:6px solid #b34000;padding:.6rem 1rem}"
+    "body.draft main{background-image:url(\"data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' "
+    "width='420' height='300'><text x='40' y='200' transform='rotate(-30 210 150)' font-size='64' "
+    "font-family='sans-serif' fill='%23b34000' fill-opacity='0.09'>BROUILLON</text></svg>\")}"
+    "@page{size:A4;margin:18mm 15mm}"
+    "@media print{body{max-width:none;margin:0;font-size:10pt}.contents,.no-print{display:none}"
+    "h2{break-after:avoid}tr,.draft-banner{break-inside:avoid}a{color:inherit;text-decoration:none}"
+    "body.draft main{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"
 )
+"""The document's style: on screen, in print (A4), with a draft's watermark."""

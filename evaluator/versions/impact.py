@@ -15,7 +15,7 @@ from evaluator.core.decision import Decision, money_text
 from evaluator.core.engine import evaluate
 from evaluator.core.policy import Policy
 from evaluator.reading.parse import json_line_document
-from evaluator.reading.problems import InputError
+from evaluator.reading.problems import InputError, visible
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class Impact:
 
     def decided(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.before is not None and o.after is not None]
+
+    def invalid(self) -> list[Outcome]:
+        """The lines that are not valid applications, left out of the counts and totals."""
+        return [o for o in self.outcomes if o.problems]
 
     def changed(self) -> list[Outcome]:
         return [o for o in self.decided() if _kind(o) != "inchangée"]
@@ -63,7 +67,7 @@ class Impact:
             "grant_total_after": money_text(after),
             "grant_total_difference": money_text(after - before),
             "changes": [_change(o) for o in self.changed()],
-            "invalid": [{"line": o.line, "problems": list(o.problems)} for o in self.outcomes if o.problems],
+            "invalid": [{"line": o.line, "problems": list(o.problems)} for o in self.invalid()],
         }
 
 
@@ -107,11 +111,11 @@ def to_text(impact: Impact) -> str:
     if changed:
         lines.append("Demandes dont la décision change :")
         lines.extend(_line(o) for o in changed)
-    invalid = [o for o in impact.outcomes if o.problems]
+    invalid = impact.invalid()
     if invalid:
         lines.append("Lignes invalides, non évaluées :")
         lines.extend(f"  ligne {o.line} : " + o.problems[0].replace("\n", "\n    ") for o in invalid)
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines)) + "\n"
 
 
 def _line(outcome: Outcome) -> str:

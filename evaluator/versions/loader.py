@@ -39,6 +39,7 @@ from evaluator.core.french import Written, quantity
 from evaluator.core.kinds.base import Section, placeholder
 from evaluator.core.kinds.registry import SECTIONS
 from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
+from evaluator.reading.files import read_regular
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
 from evaluator.reading.validation import Schema, bundled, parse_date, validate
@@ -53,11 +54,10 @@ MODELINE = "# yaml-language-server: $schema="
 
 
 def load_policy_file(path: Path, *, reference: bool = False) -> Policy:
-    """Load a policy file; a file must open with the schema modeline that editors read."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(str(path), f"lecture impossible : {error.strerror}")]) from None
+    """Load a policy file; a file must open with the schema modeline that editors read. A policy
+    file is a regular file of at most ``MAX_DOCUMENT_BYTES`` (a FIFO or a link to ``/dev/zero``
+    named ``2.0.yaml`` is refused, not waited on or read without end: ``reading.files``)."""
+    raw = read_regular(path, str(path))
     modeline = [] if raw.lstrip(b"\xef\xbb\xbf").startswith(MODELINE.encode()) else [Problem(
         str(path), "la première ligne doit désigner le schéma des politiques", 1, 1,
         hint=f"ajoutez en tête : {MODELINE}<chemin vers>/schemas/policy.schema.json",

@@ -4,6 +4,12 @@
 the hash recorded when it was published, and an amendment is a new version. The hash is the sha256
 of the file with its line endings written ``\\n`` (so that a checkout with Windows line endings
 does not change it).
+
+A publication writes two files, and a reader (``guichet validate``, a service reloading) may look
+between the two writes, or after a full disk stopped the second: the lock entry is written first,
+marked ``pending``, and such an entry counts only once the version's file has the content it locks.
+Until then the version is the draft it was; once the file is written, the version is published
+and locked, whether the entry has been confirmed (written again without the mark) or not.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.core.policy import Policy
+from evaluator.reading.files import os_error_text, read_regular
+from evaluator.reading.parse import load_document
 from evaluator.reading.problems import InputError, Problem
+from evaluator.reading.validation import Schema, validate
 
 LOCK_NAME = "lock.json"
 
@@ -45,26 +54,72 @@ class LockEntry:
     sha256: str
     effective_from: date
     published_on: date
+    pending: bool = False
+    """Written by a publication before the version's file: the entry counts once the file matches."""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"sha256": self.sha256, "effective_from": self.effective_from.isoformat(),
-                "published_on": self.published_on.isoformat()}
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"sha256": self.sha256, "effective_from": self.effective_from.isoformat(),
+                                 "published_on": self.published_on.isoformat()}
+        if self.pending:
+            entry["pending"] = True
+        return entry
+
+
+_HANDS_OFF = "il est écrit par « guichet policy publish » : ne le modifiez pas à la main"
+_DATE = {"type": "string", "format": "date"}
+LOCK_SCHEMA = Schema("lock", {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["versions"],
+    "x-hint": _HANDS_OFF,
+    "properties": {
+        "policy": {"type": "string"},
+        "versions": {
+            "type": "object",
+            "propertyNames": {"pattern": f"^{VERSION_NUMBER.pattern}$",
+                              "x-hint": "une clé de « versions » est un numéro de version, par exemple 1.0"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["sha256", "effective_from", "published_on"],
+                "x-hint": _HANDS_OFF,
+                "properties": {
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                               "x-hint": "l'empreinte sha256 du fichier : 64 chiffres hexadécimaux en minuscules"},
+                    "effective_from": _DATE,
+                    "published_on": _DATE,
+                    "pending": {"const": True},
+                },
+            },
+        },
+    },
+})
+"""What a lock file is (checked before it is read: a malformed one is bad input, located)."""
 
 
 def read_lock(directory: Path) -> dict[str, LockEntry]:
-    """The entries of ``directory``'s lock file (none if there is no lock file yet)."""
+    """The entries of ``directory``'s lock file (none if there is no lock file yet), a ``pending``
+    entry only once the version's file has the content it locks. Raises ``InputError`` for a lock
+    file that is not one, with every problem and its place."""
     path = directory / LOCK_NAME
     if not path.exists():
         return {}
+    document = load_document(read_regular(path, str(path), hint=_HANDS_OFF), str(path))
+    problems = validate(document, LOCK_SCHEMA)
+    if problems:
+        raise InputError(problems)
+    entries = {version: LockEntry(version, entry["sha256"], date.fromisoformat(entry["effective_from"]),
+                                  date.fromisoformat(entry["published_on"]), entry.get("pending", False))
+               for version, entry in document.data["versions"].items()}
+    return {version: entry for version, entry in entries.items()
+            if not entry.pending or _file_digest(directory / f"{version}.yaml") == entry.sha256}
+
+
+def _file_digest(path: Path) -> str | None:
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-        return {version: LockEntry(version, entry["sha256"], date.fromisoformat(entry["effective_from"]),
-                                   date.fromisoformat(entry["published_on"]))
-                for version, entry in data["versions"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InputError([Problem(str(path), f"fichier de verrou illisible ({error})",
-                                  hint="il est écrit par « guichet policy publish » : ne le modifiez pas à la main")]
-                         ) from None
+        return digest(read_regular(path, str(path)))
+    except InputError:  # (no file, or not one: the publication did not happen)
+        return None
 
 
 def write_lock(directory: Path, policy_id: str, entries: Mapping[str, LockEntry]) -> Path:
@@ -89,7 +144,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as error:
         with suppress(OSError):
             beside.unlink(missing_ok=True)
-        raise InputError([Problem(str(path), f"écriture impossible : {error.strerror}")]) from None
+        raise InputError([Problem(str(path), f"écriture impossible : {os_error_text(error)}")]) from None
+    with suppress(OSError):  # the rename itself on disk before any later write, where the system can
+        _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def lock_problems(directory: Path, files: Mapping[str, Path], versions: Mapping[str, Policy],

@@ -29,6 +29,7 @@ from evaluator.core.engine import evaluate
 from evaluator.core.facts import Level
 from evaluator.core.findings import Applied
 from evaluator.core.policy import Policy
+from evaluator.reading.files import read_regular
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, Problem, format_path
 from evaluator.reading.resources import policies_dir
@@ -264,9 +265,10 @@ def _published_file(path: Path, policy: Policy | None, lock: Mapping[str, LockEn
     if policy is not None:
         return policy.status == "published"
     try:
-        return _DECLARED_PUBLISHED.search(path.read_text(encoding="utf-8", errors="replace")) is not None
-    except OSError:
+        text = read_regular(path, str(path)).decode("utf-8", errors="replace")
+    except InputError:  # (not a regular file, too large: it is not read)
         return False
+    return _DECLARED_PUBLISHED.search(text) is not None
 
 
 def _misfit_drafts(versions: Mapping[Path, Policy],

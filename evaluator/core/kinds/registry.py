@@ -5,6 +5,7 @@ from __future__ import annotations
 from evaluator.core.kinds import (
     amounts,
     beneficiaries,
+    budget,
     checks,
     expenses,
     grant,
@@ -20,7 +21,7 @@ from evaluator.core.policy import Policy
 SECTIONS: tuple[Section, ...] = (
     window.SECTION, beneficiaries.SECTION, expenses.SECTION, mutualisation.SECTION, rate.SECTION, grant.SECTION,
     checks.SOVEREIGNTY, checks.REGULATIONS, requirements.SECTION, reporting.SECTION, amounts.STATUS_SECTION,
-    amounts.SECTION,
+    amounts.SECTION, budget.SECTION,
 )
 """The sections in the order in which their facts become known."""
 

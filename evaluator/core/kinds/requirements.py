@@ -73,9 +73,10 @@ def document_problem(requirement: Requirement, supplied: tuple[SuppliedDocument,
     candidates = [d for d in supplied if d.kind in requirement.one_of]
     if not candidates:
         return "pièce manquante"
-    if requirement.signed_by_all_covered and not any(sirens <= set(d.signed_by) for d in candidates):
-        best = max(candidates, key=lambda d: len(sirens & set(d.signed_by)))
-        unsigned = [e.siren for e in covered if e.siren not in best.signed_by]
+    if requirement.signed_by_all_covered and not any(sirens.issubset(d.signed_by) for d in candidates):
+        best = max(candidates, key=lambda d: len(sirens.intersection(d.signed_by)))
+        signed = set(best.signed_by)
+        unsigned = [e.siren for e in covered if e.siren not in signed]
         return f"signature manquante de {', '.join(unsigned)}"
     return None
 
