@@ -249,3 +249,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return [_plain(item) for item in value] if isinstance(value, list) else value
+
+
+def test_the_detailed_validation_stops_after_a_bounded_number_of_problems(registry: Registry, application):
+    from evaluator.reading.validation import MAX_PROBLEMS
+
+    application["expenses"] = [{"kind": 5, "amount": "x", "entity": 7}] * 900  # 2,700 problems
+    with pytest.raises(InputError) as refused:
+        registry.evaluate(application)
+    problems = refused.value.problems
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[-1].message == f"validation arrêtée après {MAX_PROBLEMS} problèmes : il y en a d'autres"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -321,14 +322,23 @@ def validate(document: Document, against: Schema) -> list[Problem]:
         return []
     check = against.validator
     while True:
-        errors = list(check.iter_errors(document.data))
+        errors = list(itertools.islice(check.iter_errors(document.data), MAX_PROBLEMS + 1))
         if not any(_restore_text(document, error) for error in errors):
             break
     root = against.root
+    stopped, errors = len(errors) > MAX_PROBLEMS, errors[:MAX_PROBLEMS]
     intended = {(tuple(e.absolute_path), key) for e in errors for _, key in _unknown_keys(e, root) if key}
     problems = [_problem(document, error, root, intended) for error in errors if not _misspelt(error, intended)]
-    unique = list(dict.fromkeys([*document.problems, *problems]))
-    return sorted(unique, key=lambda p: (p.line or 0, p.column or 0, p.message))
+    unique = sorted(dict.fromkeys([*document.problems, *problems]),
+                    key=lambda p: (p.line or 0, p.column or 0, p.message))
+    if stopped:
+        unique.append(Problem(document.source, f"validation arrêtée après {MAX_PROBLEMS} problèmes : il y en a "
+                                               "d'autres", hint="corrigez ceux-ci et validez à nouveau"))
+    return unique
+
+
+MAX_PROBLEMS = 200
+"""The detailed validation stops after this many problems: a huge bad input costs no more than that."""
 
 
 ELSEWHERE = "x-elsewhere"
