@@ -1,9 +1,11 @@
-"""``guichet batch`` on many applications: ``python bench/batch.py [--count 1000000] [--workers N]``.
+"""``guichet batch`` on many applications:
+``python bench/batch.py [--count 1000000] [--workers N] [--format decision|summary]``.
 
 Writes ``count`` seeded random applications as JSON Lines in a temporary directory, runs
-``guichet batch`` on them in a subprocess (validation included, decisions written to a file), then
-prints the time, the throughput, the largest resident memory of any of its processes, and checks
-that there is one output line per input line, in order, each naming its line.
+``guichet batch`` on them in a subprocess (validation included, decisions — whole, or their short
+form with ``--format summary`` — written to a file), then prints the time, the throughput, the
+largest resident memory of any of its processes, and checks that there is one output line per
+input line, in order, each naming its line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--format", choices=["decision", "summary"], default="decision")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="guichet-batch-") as directory:
         source, target = Path(directory) / "demandes.jsonl", Path(directory) / "decisions.jsonl"
@@ -40,13 +43,14 @@ def main() -> None:
         print(f"{arguments.count:,} applications written in {time.perf_counter() - start:.1f} s "
               f"({source.stat().st_size / 1e6:,.0f} MB)")
         command = [sys.executable, "-m", "cli", "batch", str(source), "-o", str(target),
-                   "--workers", str(arguments.workers)]
+                   "--workers", str(arguments.workers), "--format", arguments.format]
         start = time.perf_counter()
         finished = subprocess.run(command, cwd=HERE.parent, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if finished.returncode != 0:  # the generator's applications are all valid: a refused line is a failure
             sys.exit(f"guichet batch failed ({finished.returncode}): {finished.stderr[-2000:]}")
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # (its workers included)
         lines = 0
         with target.open("rb") as decisions:
             for number, line in enumerate(decisions):
@@ -56,8 +60,9 @@ def main() -> None:
                     assert record["reference"] == f"BENCH-{number:07d}", "output out of order"
                     assert record["line"] == number + 1, "line numbers out of step"
         assert lines == arguments.count, (lines, arguments.count)
-        print(f"guichet batch --workers {arguments.workers}: {elapsed:.1f} s, "
-              f"{arguments.count / elapsed:,.0f} applications/s, peak memory {peak:,.0f} MB per process, "
+        print(f"guichet batch --workers {arguments.workers} --format {arguments.format}: {elapsed:.1f} s, "
+              f"{arguments.count / elapsed:,.0f} applications/s, {cpu:.1f} s of CPU "
+              f"({cpu / arguments.count * 1e6:.0f} µs a line), peak memory {peak:,.0f} MB per process, "
               f"{target.stat().st_size / 1e9:.1f} GB written, {lines:,} decisions in input order")
 
 

@@ -15,9 +15,9 @@ import os
 import signal
 import stat
 import sys
-import time
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,17 +27,20 @@ import orjson
 
 from evaluator.core import french
 from evaluator.core.application import application_schema, build_application
+from evaluator.core.decision import Decision
 from evaluator.core.engine import evaluate as decide
 from evaluator.core.facts import LEVELS, STAGE_WORDS, Stage
-from evaluator.core.policy import Policy
+from evaluator.core.policy import Policy, Statuses
 from evaluator.core.report import render_text
+from evaluator.core.summary import summary_bytes
 from evaluator.reading.files import open_regular, os_error_text, read_bounded, read_regular
 from evaluator.reading.parse import Document, json_lines, load_document
 from evaluator.reading.problems import InputError, Problem, raise_if_any
 from evaluator.reading.resources import schema as bundled_schema
 from evaluator.service.batch import Failed as BatchFailed
-from evaluator.service.batch import Interrupted, Tally
+from evaluator.service.batch import Interrupted, Summarise, Tally, summaries
 from evaluator.service.batch import run as run_batch
+from evaluator.service.progress import follow, on_terminal, size_of
 from evaluator.testing.cases import Summary, collect, load_cases, results_document, run_case, select
 from evaluator.testing.coverage import coverage as rule_coverage
 from evaluator.testing.coverage import parse_minimum, rule_lines, rules
@@ -45,6 +48,7 @@ from evaluator.testing.coverage import render_text as coverage_text
 from evaluator.testing.junit import render_junit
 from evaluator.testing.selection import compile_selection
 from evaluator.versions.authoring import new_draft, publish
+from evaluator.versions.budget import Portfolio, commitments
 from evaluator.versions.diff import compare as compare_versions
 from evaluator.versions.diff import to_html as diff_html
 from evaluator.versions.diff import to_markdown as diff_markdown
@@ -52,13 +56,17 @@ from evaluator.versions.diff import to_text as diff_text
 from evaluator.versions.handbook import build as build_document
 from evaluator.versions.handbook import to_html as document_html
 from evaluator.versions.handbook import to_markdown as document_markdown
-from evaluator.versions.impact import assess as assess_impact
-from evaluator.versions.impact import to_text as impact_text
+from evaluator.versions.impact import LIMIT, Amendment, Report
 from evaluator.versions.loader import load_policy_file
 from evaluator.versions.lock import lock_problems, read_lock, write_atomically
 from evaluator.versions.registry import Drafts, Registry
 from evaluator.versions.stale import stale_texts
 from evaluator.versions.workspace import reading_directory, writing_directory
+from evaluator.workbook.convert import to_json_lines, to_workbook, write_template
+from evaluator.workbook.decisions import write_table
+from evaluator.workbook.layout import layout as workbook_layout
+from evaluator.workbook.reading import Portfolio as Workbook
+from evaluator.workbook.reading import read_workbook
 
 BAD_INPUT = 2
 OUTPUT_FAILED = 1
@@ -137,6 +145,8 @@ policy_option = click.option("--policy", "policy_file", type=click.Path(dir_okay
 version_option = click.option("--policy-version", default=None,
                               help="Appliquer cette version, au lieu de celle en vigueur à la date de dépôt.",
                               metavar="VERSION")
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                              help="Nombre de processus de calcul (par défaut : le nombre de cœurs).")
 
 
 _CLICK_FRENCH = {
@@ -266,58 +276,72 @@ def evaluate(application: str, output_format: str, policy_file: str | None, poli
 
 @main.command()
 @click.argument("applications", type=str)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-",
-              help="Fichier des décisions (par défaut : la sortie standard).", metavar="FICHIER")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-", metavar="FICHIER",
+              help="Fichier des décisions (par défaut : la sortie standard) ; en .csv ou .xlsx : un tableau.")
+@click.option("--format", "output_format", type=click.Choice(["decision", "summary"]), default="decision",
+              help="decision : la décision entière ; summary : un résumé (statut, taux, montants, version, motifs).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Nombre de processus (par défaut : le nombre de cœurs).", metavar="N")
 @version_option
 @policy_dir_option
-def batch(applications: str, output: str, workers: int | None, policy_version: str | None,
+def batch(applications: str, output: str, output_format: str, workers: int | None, policy_version: str | None,
           policy_dir: str | None) -> None:
-    """Évalue un fichier JSON Lines de demandes (« - » pour l'entrée standard) : une décision JSON
-    par ligne, dans l'ordre des lignes, en flux (mémoire constante) ; chacune donne le numéro de sa
-    ligne (« line »).
+    """Évalue un portefeuille de demandes — un fichier JSON Lines (« - » pour l'entrée standard) ou
+    un classeur Excel (.xlsx, voir guichet template) — : une décision JSON par ligne, dans l'ordre,
+    en flux (mémoire constante) ; chacune donne le numéro de sa ligne (« line » ; pour un classeur,
+    le rang de la demande dans la feuille Demandes). --format summary : un résumé par demande. Un
+    fichier -o en .csv ou .xlsx reçoit un tableau : une ligne par demande, montants en nombres,
+    motifs en clair.
 
-    Une ligne invalide donne un enregistrement d'erreur qui la nomme ; le lot continue, et la
-    commande se termine avec le code 2. Interrompu (Ctrl-C : code 130 ; SIGTERM : 143) ou arrêté
-    par une erreur, le lot laisse une sortie faite des réponses aux premières lignes, entières, et
-    dit jusqu'où il est allé."""
+    Une ligne invalide donne un enregistrement d'erreur qui la nomme (pour un classeur : la feuille
+    et la cellule) ; le lot continue, et la commande se termine avec le code 2. Interrompu (Ctrl-C :
+    code 130 ; SIGTERM : 143) ou arrêté par une erreur, le lot laisse une sortie faite des réponses
+    aux premières lignes, entières, et dit jusqu'où il est allé."""
+    table = output != "-" and Path(output).suffix.lower() in (".csv", ".xlsx")
     with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
         if policy_version is not None:
             registry.version(policy_version)  # unknown: bad input at once, not an error record for every line
-        stream, source = _input(applications, files)
-        _refuse_same_file(stream, output)
-        target = sys.stdout.buffer if output == "-" else files.enter_context(_output(output))
-        shown = _progress() if sys.stderr.isatty() else None
+        stream, source = _portfolio(applications, files, registry)
+        _refuse_same_file(stream if not isinstance(stream, Workbook) else applications, output)
+        records = files.enter_context(_records_file(output)) if table else None
+        target = records or (sys.stdout.buffer if output == "-" else files.enter_context(_output(output)))
+        shown = (on_terminal(sys.stderr, len(stream), in_bytes=False) if isinstance(stream, Workbook)
+                 else on_terminal(sys.stderr, size_of(stream)))
+        render = summary_bytes if table or output_format == "summary" else Decision.to_bytes
         written = Tally()
 
         def progress(tally: Tally) -> None:
             nonlocal written
             written = tally
             if shown is not None:
-                shown(tally)
+                shown.update(tally)
 
         try:
             tally = run_batch(registry, stream, target, source, version=policy_version,
-                              workers=workers or os.cpu_count() or 1, progress=progress)
+                              workers=workers or os.cpu_count() or 1, progress=progress, render=render)
         except (KeyboardInterrupt, OSError, InputError, BatchFailed) as error:
             if shown is not None:
-                click.echo(err=True)
-            sys.exit(_batch_stopped(error, written, output))
+                shown.stop()
+            code = _batch_stopped(error, written, output)
+            if records is not None:  # the table of the lines decided
+                _write_decisions(records, output)
+            sys.exit(code)
         if shown is not None:
-            click.echo(err=True)
+            shown.finish(tally, registry.versions[-1].statuses)
+        if records is not None:
+            _write_decisions(records, output)
     if tally.refused:
         click.echo(f"{tally.refused} ligne(s) invalide(s) sur {source}.", err=True)
         sys.exit(BAD_INPUT)
 
 
-def _refuse_same_file(stream: IO[bytes], output: str) -> None:
+def _refuse_same_file(stream: IO[bytes] | str, output: str) -> None:
     """Refuse to write the decisions to the file of the applications (the same file, by any name, or
-    standard output sent to it): opened for writing, it would be emptied before it is read, and
-    appended to, read for ever."""
+    standard output sent to it; ``stream``, or the path of a workbook): opened for writing, it would
+    be emptied before it is read, and appended to, read for ever; a workbook would be replaced."""
     try:
-        read = os.fstat(stream.fileno())
+        read = os.stat(stream) if isinstance(stream, str) else os.fstat(stream.fileno())
         written = os.fstat(sys.stdout.fileno()) if output == "-" else os.stat(output)
     except (OSError, ValueError):  # no output file yet; a stream without a descriptor
         return
@@ -345,19 +369,12 @@ def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
         click.echo(f"un processus de calcul a échoué : {error}", err=True)
         how, code = "arrêté", 1
     lines = written.lines
-    done = (f"{_count(lines, 'ligne traitée', 'lignes traitées')} ({_count(written.decided, 'décision', 'décisions')}, "
-            f"{_count(written.refused, 'refusée', 'refusées')}) ; la sortie contient les décisions des lignes 1 à "
-            f"{_number(lines)}" if lines else "aucune ligne traitée ; la sortie est vide")
+    count = french.count
+    done = (f"{count(lines, 'ligne traitée', 'lignes traitées')} ({count(written.decided, 'décision', 'décisions')}, "
+            f"{count(written.refused, 'refusée', 'refusées')}) ; la sortie contient les décisions des lignes 1 à "
+            f"{french.number(lines)}" if lines else "aucune ligne traitée ; la sortie est vide")
     click.echo(f"guichet batch {how} : {done}.", err=True)
     return code
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{_number(number)} {one if number <= 1 else many}"
-
-
-def _number(number: int) -> str:
-    return f"{number:,}".replace(",", " ")
 
 
 def _input(path: str, files: ExitStack) -> tuple[IO[bytes], str]:
@@ -368,6 +385,40 @@ def _input(path: str, files: ExitStack) -> tuple[IO[bytes], str]:
     return files.enter_context(open_regular(Path(path), path, _STREAM_HINT)), path
 
 
+def _portfolio(path: str, files: ExitStack, registry: Registry) -> tuple[IO[bytes] | Workbook, str]:
+    """A portfolio named on the command line, and its name for messages: a workbook (a name in
+    .xlsx, or a file that is one), read and checked whole, its columns those the versions declare;
+    else JSON Lines, to read in a stream (``_input``)."""
+    if path != "-" and _is_workbook(path):
+        return read_workbook(Path(path), path, workbook_layout(registry.versions)), path
+    return _input(path, files)
+
+
+def _is_workbook(path: str) -> bool:
+    if path.lower().endswith(".xlsx"):
+        return True
+    try:
+        with open_regular(Path(path), path) as file:
+            return file.read(4) == b"PK\x03\x04"  # (a zip archive: no JSON Lines begins so)
+    except InputError:  # (said when it is read as JSON Lines)
+        return False
+
+
+def _records_file(output: str) -> IO[bytes]:
+    """Where a batch whose decisions go to a table (.csv, .xlsx) writes its short records first: an
+    unnamed file beside the table, gone once closed."""
+    try:
+        return tempfile.TemporaryFile(dir=Path(output).resolve().parent)
+    except OSError as error:
+        raise InputError([Problem(output, f"écriture impossible : {os_error_text(error)}")]) from None
+
+
+def _write_decisions(records: IO[bytes], output: str) -> None:
+    """The table of the decisions (``workbook.decisions``), written whole from the short records."""
+    records.seek(0)
+    write_table(records, Path(output))
+
+
 def _output(path: str) -> IO[bytes]:
     """The file named by ``-o``, opened for writing (emptied)."""
     try:
@@ -376,21 +427,63 @@ def _output(path: str) -> IO[bytes]:
         raise InputError([Problem(path, f"ouverture impossible : {os_error_text(error)}")]) from None
 
 
-def _progress() -> Callable[[Tally], None]:
-    """A progress line on standard error, at most five times a second."""
-    start = last = time.monotonic()
+@main.command()
+@click.argument("source_file", metavar="ENTRÉE", type=str)
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="SORTIE",
+              help="Le fichier à écrire : un classeur .xlsx pour du JSON Lines, du JSON Lines pour un classeur.")
+@version_option
+@policy_dir_option
+def convert(source_file: str, output: str, policy_version: str | None, policy_dir: str | None) -> None:
+    """Convertit un portefeuille de demandes de JSON Lines (« - » : l'entrée standard) en classeur
+    Excel (.xlsx), ou d'un classeur en JSON Lines, sans perte : les demandes relues sont les mêmes,
+    et décident de même. Le classeur a une feuille par niveau de la demande, ses colonnes nommées par
+    les informations que déclarent les versions, une feuille « Lisez-moi » et les listes déroulantes
+    de la politique.
 
-    def show(tally: Tally) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= 0.2:
-            last = now
-            done = tally.decided + tally.refused
-            rate = done / (now - start) if now > start else 0
-            click.echo(f"\r  {done:>10,} demandes ({tally.refused:,} refusées), {rate:>8,.0f}/s"
-                       .replace(",", " "), nl=False, err=True)
+    Chaque demande est d'abord vérifiée par la version qui la régit (ou --policy-version) : le fichier
+    est écrit entier, ou rien n'est écrit et chaque problème est dit (ligne et chemin, ou feuille et
+    cellule)."""
+    with _bad_input(), ExitStack() as files:
+        registry = _registry(policy_dir)
+        if policy_version is not None:
+            registry.version(policy_version)
+        if output == "-":
+            raise InputError([Problem(output, "guichet convert écrit un fichier, entier ou pas du tout",
+                                      hint="nommez-le : -o demandes.jsonl ou -o demandes.xlsx")])
+        portfolio, source = _portfolio(source_file, files, registry)
+        to_workbook_file = Path(output).suffix.lower() == ".xlsx"
+        if isinstance(portfolio, Workbook) == to_workbook_file:
+            same = "un classeur, comme l'entrée" if to_workbook_file else "du JSON Lines, comme l'entrée"
+            raise InputError([Problem(output, f"la sortie serait {same} : guichet convert passe de JSON Lines à un "
+                                              "classeur (.xlsx), ou d'un classeur à JSON Lines",
+                                      hint=f"nommez la sortie {'.jsonl' if to_workbook_file else '.xlsx'}")])
+        if isinstance(portfolio, Workbook):
+            count = to_json_lines(registry, portfolio, Path(output), policy_version)
+        else:
+            count = to_workbook(registry, portfolio, source, Path(output), workbook_layout(registry.versions),
+                                policy_version)
+    click.echo(f"{french.count(count, 'demande écrite', 'demandes écrites')} : {output}")
 
-    return show
+
+@main.command()
+@click.option("--version", "version", default=None, metavar="VERSION",
+              help="La version dont le modèle prend les colonnes et les listes (par défaut : la dernière).")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FICHIER",
+              help="Le classeur à écrire (.xlsx).")
+@policy_dir_option
+def template(version: str | None, output: str, policy_dir: str | None) -> None:
+    """Écrit un classeur Excel vide, prêt à remplir : une feuille par niveau de la demande (Demandes,
+    Bénéficiaires, Dépenses, Pièces), les colonnes des informations que déclare la version, les
+    listes déroulantes de la politique (catégories, natures de dépenses et de pièces, oui ou non…)
+    et une feuille « Lisez-moi » qui explique chaque colonne. Ensuite : guichet batch modele.xlsx
+    -o decisions.xlsx."""
+    with _bad_input():
+        if Path(output).suffix.lower() != ".xlsx":
+            raise InputError([Problem(output, "le modèle est un classeur Excel", hint="nommez-le .xlsx")])
+        registry = _registry(policy_dir)
+        chosen = _chosen(registry, version)
+        write_template(Path(output), workbook_layout([chosen]))
+    click.echo(f"Modèle de la version {chosen.version} écrit : {output}")
 
 
 @main.command()
@@ -684,23 +777,112 @@ def diff(old_version: str, new_version: str, output_format: str, policy_dir: str
 @click.option("--to", "new_version", required=True, help="La version envisagée (un brouillon convient).",
               metavar="VERSION")
 @click.argument("applications", type=str)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "xlsx"]), default="text",
+              help="text : rapport en français ; json : les mêmes chiffres en données (codes et nombres) ; "
+                   "xlsx : un classeur (avec -o).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, metavar="FICHIER",
+              help="Fichier à écrire (par défaut : la sortie standard ; obligatoire pour xlsx).")
+@click.option("--limit", type=click.IntRange(min=0), default=LIMIT, show_default=True, metavar="N",
+              help="Nombre de demandes qui changent (et de lignes refusées) listées ; les autres sont comptées.")
+@workers_option
 @policy_dir_option
-def impact(old_version: str, new_version: str, applications: str, output_format: str, policy_dir: str | None) -> None:
-    """Évalue un portefeuille de demandes (JSON Lines) sous deux versions et résume ce qui change."""
+def impact(old_version: str, new_version: str, applications: str, output_format: str, output: str | None,
+           limit: int, workers: int | None, policy_dir: str | None) -> None:
+    """Évalue un portefeuille de demandes (JSON Lines ou classeur .xlsx) sous deux versions et résume ce qui change :
+    par statut, par catégorie du demandeur et par règle dont l'issue change, les crédits du
+    programme avant et après, et les demandes qui changent, avec leurs règles. En flux (mémoire
+    constante), sur les processus de calcul de guichet batch."""
     with _bad_input(), ExitStack() as files:
+        if output_format == "xlsx" and output is None:
+            raise InputError([Problem("--format xlsx", "un classeur s'écrit dans un fichier",
+                                      hint="nommez-le : -o impact.xlsx")])
         registry = _registry(policy_dir)
         old, new = (registry.checked(registry.version(v)) for v in (old_version, new_version))
-        stream, source = _input(applications, files)
-        result = assess_impact(old, new, json_lines(stream, source), source)
-    if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(impact_text(result), nl=False)
-    refused = len(result.invalid())
+        stream, source = _portfolio(applications, files, registry)
+        _refuse_same_file(stream if not isinstance(stream, Workbook) else applications, output or "-")
+        amendment = Amendment.between(old, new)
+        report = Report(amendment, limit)
+        _summarised("impact", stream, source, amendment.summarise, workers, report.add, new.statuses)
+        if output_format == "xlsx":
+            data = report.workbook()
+        else:
+            data = (json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n" if output_format == "json"
+                    else report.text()).encode("utf-8")
+        if output is not None:
+            write_atomically(Path(output), data)
+    if output is None:
+        click.echo(data, nl=False)
+    _refused_lines(report.refusals.count, source, "dans l'impact")
+
+
+@main.command()
+@click.argument("applications", type=str)
+@click.option("--policy-version", default=None, metavar="VERSION",
+              help="Décider toutes les demandes par cette version, et en prendre les crédits.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="text : rapport en français ; json : les mêmes chiffres en données.")
+@click.option("--limit", type=click.IntRange(min=0), default=LIMIT, show_default=True, metavar="N",
+              help="Nombre de lignes refusées listées ; les autres sont comptées.")
+@workers_option
+@policy_dir_option
+def budget(applications: str, policy_version: str | None, output_format: str, limit: int, workers: int | None,
+           policy_dir: str | None) -> None:
+    """Engage la subvention des demandes éligibles d'un portefeuille (JSON Lines ou classeur .xlsx), dans l'ordre de
+    leur dépôt, sur les crédits du programme : montant engagé, reste, et la demande à laquelle les
+    crédits s'épuisent, pour toute la période et par année de dépôt.
+
+    Chaque demande est décidée par la version en vigueur à sa date de dépôt (ou par --policy-version) ;
+    les crédits sont ceux de la version nommée, sinon de la version en vigueur aujourd'hui."""
+    with _bad_input(), ExitStack() as files:
+        registry = _registry(policy_dir)
+        credits = registry.version(policy_version) if policy_version else registry.in_force(date.today())
+        if not credits.budget.declared:
+            raise InputError([Problem(str(credits.origin), f"la version {credits.version} ne déclare pas les "
+                                                           "crédits du programme (section « budget »)",
+                                      hint="--policy-version : une version qui les déclare")])
+        stream, source = _portfolio(applications, files, registry)
+        portfolio = Portfolio(credits, policy_version is not None, limit)
+        _summarised("budget", stream, source, commitments(registry, policy_version), workers, portfolio.add,
+                    credits.statuses)
+    click.echo(json.dumps(portfolio.to_dict(), ensure_ascii=False, indent=2) if output_format == "json"
+               else portfolio.text(), nl=output_format == "json")
+    _refused_lines(portfolio.refusals.count, source, "dans les engagements")
+
+
+def _summarised(command: str, stream: IO[bytes] | Workbook, source: str, summarise: Summarise[Any],
+                workers: int | None, take: Callable[[Any], None], statuses: Statuses) -> None:
+    """Each line of a portfolio summed up on the batch's workers (``summarise``) and its record
+    given to ``take``, in order, with the progress on a terminal. Interrupted, or a worker that
+    fails: said, and the command exits (130, 143 or 1) having written nothing."""
+    progress = (follow(sys.stderr, len(stream), in_bytes=False) if isinstance(stream, Workbook)
+                else follow(sys.stderr, size_of(stream)))
+    try:
+        with closing(summaries(stream, source, summarise, workers=workers or os.cpu_count() or 1,
+                               progress=progress.update)) as records:
+            for record in records:
+                take(record)
+    except (KeyboardInterrupt, InputError, BatchFailed) as error:
+        progress.stop()
+        if isinstance(error, InputError):
+            raise
+        if isinstance(error, KeyboardInterrupt):
+            number = error.signal if isinstance(error, Interrupted) else signal.SIGINT
+            how, code = f"interrompu ({'Ctrl-C' if number == signal.SIGINT else 'SIGTERM'})", 128 + number
+        else:
+            click.echo(f"un processus de calcul a échoué : {error}", err=True)
+            how, code = "arrêté", 1
+        lines = french.count(progress.tally.lines, "ligne lue", "lignes lues")
+        click.echo(f"guichet {command} {how} après {lines} : rien n'est écrit.", err=True)
+        sys.exit(code)
+    progress.finish(progress.tally, statuses)
+
+
+def _refused_lines(refused: int, source: str, where: str) -> None:
+    """Exit 2, saying so, when lines of the portfolio were refused (each is listed in the report)."""
     if refused:
-        click.echo(f"{_count(refused, 'ligne refusée', 'lignes refusées')} sur {source}, non comptée"
-                   f"{'s' if refused > 1 else ''} dans l'impact : corrigez-la{'s' if refused > 1 else ''}.", err=True)
+        plural = "s" if refused > 1 else ""
+        click.echo(f"{french.count(refused, 'ligne refusée', 'lignes refusées')} sur {source}, non comptée{plural} "
+                   f"{where} : corrigez-la{plural}.", err=True)
         sys.exit(BAD_INPUT)
 
 

@@ -90,11 +90,12 @@ def test_impact_on_a_portfolio(directory, application, tmp_path):
     assert result.exit_code == 2, result.output  # the line « {} » is refused, and said so (issue 14)
     assert "1 ligne refusée sur" in result.stderr
     report = json.loads(result.stdout)
-    assert report["counts"] == {"inchangée": 1, "invalide": 1, "statut non éligible → examen au cas par cas": 1,
-                                "subvention en hausse": 1}
+    assert report["changes"] == {"unchanged": 1, "status": 1, "grant_up": 1, "grant_down": 0}
+    assert (report["refused"], [r["line"] for r in report["invalid"]]) == (1, [4])
+    assert [(t["from"], t["to"], t["applications"]) for t in report["transitions"]] == [("ineligible", "review", 1)]
     # before: 5 220 + 5 220 + 0 ; after: 5 220 + 6 960 (40 %) + 5 220 (association now reviewed, 30 %)
-    assert (report["grant_total_before"], report["grant_total_after"]) == ("10440.00", "17400.00")
-    assert [c["line"] for c in report["changes"]] == [2, 3]
+    assert (report["grant_total"]["before"], report["grant_total"]["after"]) == ("10440.00", "17400.00")
+    assert [c["line"] for c in report["listed"]] == [2, 3]
     _, text = _run("impact", "--from", "1.0", "--to", "1.1", str(portfolio), "--policy-dir", str(directory))
     assert "Subvention totale : 10 440,00 € → 17 400,00 € (+6 960,00 €)" in text
 

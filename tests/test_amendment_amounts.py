@@ -209,13 +209,16 @@ def test_the_budget_report_is_right_to_the_cent_on_a_hand_computed_portfolio(dra
         portfolio.append((line, decide_with(policy, item)))
     whole, year_2027, year_2028 = envelopes(policy.budget, reversed(portfolio))  # submission order, not file order
     assert [e.to_dict() for e in (whole, year_2027, year_2028)] == [
-        {"envelope": "Toute la période", "credits": "5000.00", "committed": "5500.00", "remaining": "-500.00",
+        {"envelope": "window", "year": None, "label": "Toute la période", "credits": "5000.00",
+         "committed": "5500.00", "remaining": "-500.00",
          "applications": 4, "exhausted": {"line": 5, "reference": "R5", "submitted_on": "2028-02-01",
                                           "grant": "1500.00", "covered": "1000.00"}},
-        {"envelope": "Année 2027", "credits": "3000.00", "committed": "4000.00", "remaining": "-1000.00",
+        {"envelope": "year", "year": 2027, "label": "Année 2027", "credits": "3000.00",
+         "committed": "4000.00", "remaining": "-1000.00",
          "applications": 3, "exhausted": {"line": 4, "reference": "R4", "submitted_on": "2027-10-01",
                                           "grant": "1500.00", "covered": "500.00"}},
-        {"envelope": "Année 2028", "credits": "2000.00", "committed": "1500.00", "remaining": "500.00",
+        {"envelope": "year", "year": 2028, "label": "Année 2028", "credits": "2000.00",
+         "committed": "1500.00", "remaining": "500.00",
          "applications": 1, "exhausted": None}]
     assert year_2027.text() == (
         "Année 2027 : 3 000,00 € de crédits, 4 000,00 € engagés par 3 demande(s) éligible(s) ; dépassement de "

@@ -16,13 +16,22 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from openpyxl import load_workbook
 
 from evaluator import InputError, Registry
 from evaluator.core.application import accepted_line
-from evaluator.service.batch import Block, Failed, Tally, blocks, decide_block, run
+from evaluator.core.summary import summary_bytes
+from evaluator.reading.parse import Document
+from evaluator.service.batch import Block, Failed, Refused, Render, Tally, blocks, decide_block, run, summaries
+from evaluator.workbook.convert import to_workbook
+from evaluator.workbook.layout import layout
+from evaluator.workbook.reading import read_workbook
+from strategies import applications
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -169,10 +178,11 @@ def test_a_block_that_fails_stops_the_batch(registry: Registry, portfolio: bytes
     monkeypatch.setattr("evaluator.service.batch.BLOCK_BYTES", 20_000)
     real = decide_block
 
-    def failing(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+    def failing(registry: Registry, block: Block, source: str, version: str | None,
+                render: Render) -> tuple[bytes, Tally]:
         if block.first_line > 30:
             raise RuntimeError("panne simulée")
-        return real(registry, block, source, version)
+        return real(registry, block, source, version, render)
 
     monkeypatch.setattr("evaluator.service.batch.decide_block", failing)
     target = tmp_path / "decisions.jsonl"
@@ -475,3 +485,95 @@ def test_an_input_that_fails_midway_says_how_far_the_batch_went(long_batch, tmp_
     assert numbers and numbers == [n for n in expected if n <= numbers[-1]]
     assert "guichet batch arrêté : " in finished.stderr and "la sortie contient les décisions des lignes 1 à" \
         in finished.stderr
+
+
+SUMMARY_SCHEMA = json.loads((ROOT / "schemas" / "summary.schema.json").read_text(encoding="utf-8"))
+
+
+def _reasons(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"rule": finding["rule"], "effect": finding["effect"], "message": finding["message"],
+             **({"entity": finding["entity"]} if "entity" in finding else {})}
+            for finding in decision["findings"] if finding["effect"] is not None]
+
+
+def test_summary_records_are_short_and_say_what_the_decision_says(registry: Registry, portfolio: bytes):
+    """``--format summary``: one short record a line, in order, with the status, rate, amounts and
+    version of the whole decision and the findings that lead to a status; error records unchanged."""
+    whole, short = io.BytesIO(), io.BytesIO()
+    run(registry, io.BytesIO(portfolio), whole, "lot.jsonl", workers=1)
+    tally = run(registry, io.BytesIO(portfolio), short, "lot.jsonl", workers=2, render=summary_bytes)
+    assert tally == Tally(117, 2, 120)
+    decisions, summaries = _records(whole.getvalue()), _records(short.getvalue())
+    assert [record["line"] for record in summaries] == [record["line"] for record in decisions]
+    for decision, summary in zip(decisions, summaries, strict=True):
+        if decision["status"] == "error":
+            assert summary == decision
+            continue
+        jsonschema.validate(summary, SUMMARY_SCHEMA)
+        assert list(summary)[:2] == ["line", "reference"]
+        assert (summary["status"], summary["status_label"], summary["rate"], summary["amounts"], summary["version"],
+                summary["submitted_on"]) == (decision["status"], decision["status_label"], decision["rate"]["final"],
+                                             decision["amounts"], decision["policy"]["version"],
+                                             decision["submitted_on"])
+        assert summary["reasons"] == _reasons(decision)
+    assert len(short.getvalue()) * 10 < len(whole.getvalue())
+
+
+@settings(max_examples=max(20, settings().max_examples // 4), deadline=None)
+@given(applications())
+def test_the_summary_has_the_status_and_amounts_of_the_whole_decision(registry: Registry,
+                                                                      application: dict[str, Any]):
+    decision = registry.evaluate(application)
+    whole, short = decision.to_dict(), json.loads(summary_bytes(decision))
+    assert (short["status"], short["amounts"], short["rate"], short["reference"]) == (
+        whole["status"], whole["amounts"], whole["rate"]["final"], whole["reference"])
+    assert short["reasons"] == _reasons(whole)
+    assert (short["status"] == "eligible") == (not any(r["effect"] == short["status"] for r in short["reasons"]))
+
+
+def test_the_summary_format_from_the_command_line(registry: Registry, portfolio: bytes, tmp_path: Path):
+    source, target = tmp_path / "lot.jsonl", tmp_path / "resumes.jsonl"
+    source.write_bytes(portfolio)
+    finished = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "batch", str(source), "--format",
+                               "summary", "-o", str(target), "--workers", "2"], capture_output=True, text=True,
+                              timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert finished.returncode == 2 and finished.stderr == f"2 ligne(s) invalide(s) sur {source}.\n"
+    expected = io.BytesIO()
+    run(registry, io.BytesIO(portfolio), expected, str(source), render=summary_bytes)
+    assert target.read_bytes() == expected.getvalue()
+
+
+def test_a_table_of_decisions_stopped_midway_holds_the_first_lines(long_batch, tmp_path: Path):
+    """Decisions to a .csv are written whole from the records of the lines decided: a batch that
+    stops leaves the table of the first lines, and says so, as for JSON Lines."""
+    path, expected = long_batch
+    target = tmp_path / "decisions.csv"
+    finished = subprocess.run([sys.executable, "-c", FAILING_READ, "batch", str(path), "-o", str(target),
+                               "--workers", "2"], capture_output=True, text=True, timeout=60,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert finished.returncode == 2 and "la sortie contient les décisions des lignes 1 à" in finished.stderr
+    rows = target.read_bytes().decode("utf-8").removeprefix("\ufeff").split("\r\n")
+    assert rows[0].startswith("Ligne;Référence;") and rows[-1] == ""
+    numbers = [int(row.split(";")[0]) for row in rows[1:-1] if row[:1].isdigit()]
+    assert numbers and numbers == [n for n in expected if n <= numbers[-1]]
+    assert [p.name for p in tmp_path.iterdir()] == ["decisions.csv"]  # nothing left beside it
+
+
+def test_a_report_reads_a_workbook_as_a_batch_does(registry: Registry, tmp_path: Path):
+    """``summaries`` (what impact and budget run on the batch's workers) takes a workbook read: each
+    application by its rank, a refused one with its problems located at their cells."""
+    path = tmp_path / "lot.xlsx"
+    lines = "\n".join(_applications(5)) + "\n"
+    to_workbook(registry, io.BytesIO(lines.encode()), "lot.jsonl", path, layout(registry.versions))
+    book = load_workbook(path)
+    book["Demandes"]["D3"].value = "peut-être"  # a cell that cannot be read: the application is refused
+    book.save(path)
+    portfolio = read_workbook(path, "lot.xlsx", layout(registry.versions))
+    records = list(summaries(portfolio, "lot.xlsx", _reference, workers=2))
+    assert records[0] == Refused(1, records[0].problems)
+    assert [problem.cell for problem in records[0].problems] == ["Demandes!D3"]
+    assert records[1:] == [(number, f"BENCH-{number - 1:07d}") for number in range(2, 6)]
+
+
+def _reference(document: Document, number: int) -> tuple[tuple[int, str], str]:
+    return (number, document.data["reference"]), "eligible"

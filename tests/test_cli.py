@@ -208,11 +208,13 @@ def test_impact_refuses_a_line_one_version_cannot_read_and_names_the_version_tha
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"1 ligne refusée sur {lines}, non comptée dans l'impact : corrigez-la.\n"
     report = json.loads(result.stdout)
-    assert report["counts"] == {"inchangée": 1, "invalide": 1}
+    assert (report["changes"]["unchanged"], report["refused"]) == (1, 1)
     [invalid] = report["invalid"]
     assert invalid["line"] == 2
-    assert "clé inconnue : « labelled_territory » (à applicant.labelled_territory)" in invalid["problems"][0]
-    assert "conseil : information de la version 1.1, inconnue de la version 1.0" in invalid["problems"][0]
+    [problem] = invalid["problems"]
+    assert (problem["message"], problem["path"]) == ("clé inconnue : « labelled_territory »",
+                                                     "applicant.labelled_territory")
+    assert problem["hint"].startswith("information de la version 1.1, inconnue de la version 1.0")
 
 
 @pytest.mark.parametrize(("change", "message", "path"), [

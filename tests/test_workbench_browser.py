@@ -1,6 +1,7 @@
 """The workbench in a real browser: Debian's Chromium, driven by Playwright, against a `guichet serve`
 the tests start; every page checked with axe-core (no violation rated serious or critical) and
-photographed into docs/screenshots/ (the README shows these pictures).
+photographed into test-artifacts/screenshots/ (docs/screenshots/, the README's pictures, with
+GUICHET_SCREENSHOTS=docs).
 
 Chromium must be installed (`apt-get install -y chromium`; `.ci/run` does it): without it these
 tests fail, they never skip."""
@@ -29,7 +30,9 @@ AMENDMENT = Path(__file__).resolve().parent / "amendment" / "1.1.yaml"
 """Lowers the threshold of the higher rate from 500 to 300 licences, among others."""
 DRAFT = Path(__file__).resolve().parent / "amendment" / "amounts" / "1.2.yaml"
 """Declares each entity's population, and caps the grant."""
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = ROOT / ("docs" if os.environ.get("GUICHET_SCREENSHOTS") == "docs" else "test-artifacts") / "screenshots"
+"""Where each page's picture goes: test-artifacts/ (ignored by git), or the README's pictures in
+docs/screenshots/ with GUICHET_SCREENSHOTS=docs."""
 CHROMIUM = os.environ.get("GUICHET_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 

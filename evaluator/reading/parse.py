@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate, islice
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 import yaml
@@ -48,6 +48,7 @@ _CORE = "tag:yaml.org,2002:"
 _TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 Location = tuple[int, int]
+P = TypeVar("P")
 
 
 @dataclass
@@ -67,11 +68,7 @@ class Document:
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of ``path``, or of its nearest located ancestor."""
-        for end in range(len(path), -1, -1):
-            found = self.locations.get(path[:end])
-            if found is not None:
-                return found
-        return None
+        return nearest(self.locations, path)
 
     def problem(self, path: JsonPath, message: str, hint: str | None = None) -> Problem:
         where = self.locate(path)
@@ -80,6 +77,15 @@ class Document:
         line, column = where
         excerpt = self.lines[line - 1] if 0 < line <= len(self.lines) else None
         return Problem(self.source, message, line, column, path, hint, excerpt)
+
+
+def nearest(places: Mapping[JsonPath, P], path: JsonPath) -> P | None:
+    """What ``places`` holds for ``path``, or for its nearest ancestor it holds something for."""
+    for end in range(len(path), -1, -1):
+        found = places.get(path[:end])
+        if found is not None:
+            return found
+    return None
 
 
 def too_large(source: str, size: int | None) -> InputError:

@@ -45,9 +45,14 @@ class Problem:
     path: JsonPath | None = None
     hint: str | None = None
     excerpt: str | None = None
+    cell: str | None = None
+    """In a workbook, the sheet and the cell (``Dépenses!D7``), where ``line`` and ``column`` locate
+    a text."""
 
     def location(self) -> str:
         where = self.source
+        if self.cell is not None:
+            return f"{where}:{self.cell}"
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
@@ -55,9 +60,10 @@ class Problem:
         return where
 
     def render(self) -> str:
-        """``file:line:col: message (à path)``, the offending line quoted, then the hint."""
+        """``file:line:col: message (à path)``, the offending line quoted, then the hint; in a
+        workbook, ``file:Feuille!Cellule: message``."""
         text = f"{self.location()}: {self.message}"
-        if self.path is not None:
+        if self.path is not None and self.cell is None:
             text += f" (à {format_path(self.path)})"
         if self.excerpt is not None:
             excerpt, column = _window(self.excerpt, self.column)
@@ -69,7 +75,7 @@ class Problem:
         return visible(text)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "source": self.source,
             "line": self.line,
             "column": self.column,
@@ -77,6 +83,9 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
         }
+        if self.cell is not None:
+            found["cell"] = self.cell
+        return found
 
 
 EXCERPT_WIDTH = 100

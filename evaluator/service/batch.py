@@ -1,4 +1,5 @@
-"""Deciding a file of applications: JSON Lines in, JSON Lines out, in input order, streaming.
+"""Deciding a file of applications: JSON Lines in (or a workbook, read by ``workbook.reading``),
+JSON Lines out (whole decisions, or their short form), in input order, streaming.
 
 The input is read in blocks of whole lines; each block is decided by a worker process (or in this
 process, for one worker), and this process alone writes the blocks' records, one block at a time,
@@ -22,7 +23,7 @@ import signal
 import stat
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,10 +35,12 @@ from typing import IO, NamedTuple, TypeVar
 import orjson
 
 from evaluator.core.application import accepted_line
+from evaluator.core.decision import Decision
 from evaluator.reading.files import os_error_text
 from evaluator.reading.parse import MAX_DOCUMENT_BYTES, Document, refuse_wide_encoding
 from evaluator.reading.problems import InputError, Problem
 from evaluator.versions.registry import Registry
+from evaluator.workbook.reading import Entry, Portfolio, Unreadable, document_of
 
 BLOCK_BYTES = 1 << 18  # about 180 applications, 2 MB of records
 STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -62,10 +65,12 @@ class Tally:
 
 @dataclass(frozen=True)
 class Block:
-    """Whole lines of the input, as read: their bytes, and the number of the first."""
+    """Whole lines of the input, as read: their bytes, and the number of the first; or, from a
+    workbook, its applications (``entries``), each as its JSON line and the cells of its values."""
 
     first_line: int
     data: bytes
+    entries: tuple[Entry, ...] = ()
 
 
 Decided = tuple[bytes | bytearray, Tally]
@@ -128,23 +133,70 @@ def _read_input(stream: IO[bytes], source: str, size: int) -> bytes:
         raise InputError([Problem(source, f"lecture impossible : {os_error_text(error)}")]) from None
 
 
-def decide_block(registry: Registry, block: Block, source: str, version: str | None) -> tuple[bytes, Tally]:
+def portfolio_blocks(portfolio: IO[bytes] | Portfolio, source: str) -> Iterator[Block]:
+    """The blocks of a portfolio: a stream of JSON Lines (``blocks``), or a workbook read, whose
+    applications are numbered by their rank (their line in the JSON Lines it converts to)."""
+    if not isinstance(portfolio, Portfolio):
+        yield from blocks(portfolio, source)
+        return
+    entries: list[Entry] = []
+    size = 0
+    for entry in portfolio.entries():
+        entries.append(entry)
+        size += len(entry.line) if not isinstance(entry, Unreadable) else 1
+        if size >= BLOCK_BYTES:
+            yield Block(entries[0].number, b"", tuple(entries))
+            entries, size = [], 0
+    if entries:
+        yield Block(entries[0].number, b"", tuple(entries))
+
+
+def block_documents(block: Block, source: str) -> Iterator[tuple[int, Document | InputError | None]]:
+    """Each line of a block read: its number and its document, or the problems that refuse it
+    (an application of a workbook located at its cells), or ``None`` for a blank line."""
+    for entry in block.entries:
+        yield entry.number, _entry_document(entry, source)
+    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
+        try:
+            document: Document | InputError | None = accepted_line(raw, source, number)
+        except InputError as error:
+            document = error
+        yield number, document
+
+
+def _entry_document(entry: Entry, source: str) -> Document | InputError:
+    if isinstance(entry, Unreadable):
+        return InputError(entry.problems)
+    try:
+        return document_of(entry, source)
+    except InputError as error:
+        return error
+
+
+Render = Callable[[Decision], bytes]
+"""How a batch writes a decision: whole (``Decision.to_bytes``) or short (``core.summary.summary_bytes``)."""
+
+
+def decide_block(registry: Registry, block: Block, source: str, version: str | None,
+                 render: Render = Decision.to_bytes) -> tuple[bytes, Tally]:
     """The JSON Lines of the decisions (or error records) of a block's applications, each record
-    beginning with the number of its line (spliced in: a decision's JSON begins with ``{``)."""
+    beginning with the number of its line (spliced in: a decision's JSON begins with ``{``), each
+    decision written by ``render``."""
     pieces: list[bytes | memoryview] = []
     append = pieces.append
     decided = refused = lines = 0
     statuses: Counter[str] = Counter()
-    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
+    for number, document in block_documents(block, source):
         lines += 1
         try:
-            document = accepted_line(raw, source, number)
+            if isinstance(document, InputError):
+                raise document
             if document is None:  # a blank line
                 continue
             decision = registry.decide(document, version)
             statuses[decision.status] += 1
             append(b'{"line":%d,' % number)
-            append(memoryview(decision.to_bytes())[1:])
+            append(memoryview(render(decision))[1:])
             decided += 1
         except InputError as error:
             refused += 1
@@ -154,19 +206,21 @@ def decide_block(registry: Registry, block: Block, source: str, version: str | N
     return b"".join(pieces), Tally(decided, refused, lines, len(block.data), statuses)
 
 
-def run(registry: Registry, stream: IO[bytes], output: IO[bytes], source: str, *, version: str | None = None,
-        workers: int = 1, progress: Callable[[Tally], None] | None = None) -> Tally:
-    """Decide every application of ``stream`` and write the results to ``output``, in order;
-    ``progress`` is told the running tally after each block written."""
+def run(registry: Registry, stream: IO[bytes] | Portfolio, output: IO[bytes], source: str, *,
+        version: str | None = None, workers: int = 1, progress: Callable[[Tally], None] | None = None,
+        render: Render = Decision.to_bytes) -> Tally:
+    """Decide every application of ``stream`` (JSON Lines, or a workbook read) and write the results
+    to ``output``, in order, each decision written by ``render``; ``progress`` is told the running
+    tally after each block written."""
     signals = _Signals()
     with signals.installed(), ExitStack() as stack:
         writer = _Writer(output, signals)
 
         def decide(block: Block) -> tuple[bytes, Tally]:
-            return decide_block(registry, block, source, version)
+            return decide_block(registry, block, source, version, render)
 
         total = Tally()
-        for result in _results(stack, decide, blocks(stream, source), workers):
+        for result in _results(stack, decide, portfolio_blocks(stream, source), workers):
             total = writer.write(result, total, progress)
         return total
 
@@ -176,6 +230,35 @@ class Refused(NamedTuple):
 
     line: int
     problems: tuple[Problem, ...]
+
+
+@dataclass
+class Refusals:
+    """A report's refused lines: how many, and the first ``limit`` of them."""
+
+    limit: int
+    count: int = 0
+    first: list[Refused] = field(default_factory=list)
+
+    def add(self, refused: Refused) -> None:
+        self.count += 1
+        if len(self.first) < self.limit:
+            self.first.append(refused)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"refused": self.count, "invalid": [{"line": r.line, "problems": [p.to_dict() for p in r.problems]}
+                                                   for r in self.first],
+                "invalid_not_listed": self.count - len(self.first)}
+
+    def text(self) -> str:
+        """The lines refused, each with its first problem, in French (nothing when there is none)."""
+        if not self.count:
+            return ""
+        lines = ["Lignes invalides, non évaluées :"]
+        lines.extend(f"  ligne {r.line} : " + r.problems[0].render().replace("\n", "\n    ") for r in self.first)
+        if self.count > len(self.first):
+            lines.append(f"  … et {self.count - len(self.first)} autre(s).")
+        return "\n".join(lines) + "\n"
 
 
 R = TypeVar("R")
@@ -189,10 +272,11 @@ def summarise_block(summarise: Summarise[R], source: str, block: Block) -> tuple
     records: list[R | Refused] = []
     statuses: Counter[str] = Counter()
     refused = lines = 0
-    for number, raw in enumerate(io.BytesIO(block.data), start=block.first_line):
+    for number, document in block_documents(block, source):
         lines += 1
         try:
-            document = accepted_line(raw, source, number)
+            if isinstance(document, InputError):
+                raise document
             if document is None:  # a blank line
                 continue
             record, status = summarise(document, number)
@@ -205,8 +289,8 @@ def summarise_block(summarise: Summarise[R], source: str, block: Block) -> tuple
     return pickle.dumps(records, pickle.HIGHEST_PROTOCOL), Tally(decided, refused, lines, len(block.data), statuses)
 
 
-def summaries(stream: IO[bytes], source: str, summarise: Summarise[R], *, workers: int = 1,
-              progress: Callable[[Tally], None] | None = None) -> Iterator[R | Refused]:
+def summaries(stream: IO[bytes] | Portfolio, source: str, summarise: Summarise[R], *, workers: int = 1,
+              progress: Callable[[Tally], None] | None = None) -> Generator[R | Refused, None, None]:
     """The record of each application of ``stream`` (``Refused`` for a bad line), in order, worked
     out as a batch's decisions are, on ``workers`` processes, and stopped as a batch is (``Interrupted``,
     ``Failed``, ``InputError``); ``progress`` is told the running tally after each block. Closed
@@ -214,8 +298,8 @@ def summaries(stream: IO[bytes], source: str, summarise: Summarise[R], *, worker
     signals = _Signals()
     with signals.installed(), ExitStack() as stack:
         total = Tally()
-        for data, tally in _results(stack, partial(summarise_block, summarise, source), blocks(stream, source),
-                                    workers):
+        for data, tally in _results(stack, partial(summarise_block, summarise, source),
+                                    portfolio_blocks(stream, source), workers):
             records: list[R | Refused] = pickle.loads(data)
             yield from records
             total += tally

@@ -24,11 +24,18 @@ WIDTH = 12
 
 def on_terminal(stream: TextIO, total: int | None, *, in_bytes: bool = True) -> Progress | None:
     """A progress line on ``stream`` when it is a terminal, else nothing."""
+    progress = follow(stream, total, in_bytes=in_bytes)
+    return progress if progress.stream is not None else None
+
+
+def follow(stream: TextIO, total: int | None, *, in_bytes: bool = True) -> Progress:
+    """The progress of a command: shown on ``stream`` when it is a terminal, else only kept (its
+    ``tally``, to say how far the command went)."""
     try:
         terminal = stream.isatty()
     except (AttributeError, ValueError):  # a closed stream, say
         terminal = False
-    return Progress(stream, total, in_bytes=in_bytes) if terminal else None
+    return Progress(stream if terminal else None, total, in_bytes=in_bytes)
 
 
 def size_of(stream: IO[bytes]) -> int | None:
@@ -44,9 +51,10 @@ def size_of(stream: IO[bytes]) -> int | None:
 class Progress:
     """A progress line: ``update`` with the running tally (drawn when due), then ``finish`` (or
     ``stop``, when the command stops before the end). The tally's ``size`` is the bytes read, or,
-    when ``in_bytes`` is false, its ``lines``; ``total`` is the whole in the same unit, when known."""
+    when ``in_bytes`` is false, its ``lines``; ``total`` is the whole in the same unit, when known.
+    Without a ``stream``, nothing is drawn: the last tally is kept."""
 
-    def __init__(self, stream: TextIO, total: int | None, *, in_bytes: bool = True,
+    def __init__(self, stream: TextIO | None, total: int | None, *, in_bytes: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.stream, self.total, self.in_bytes, self.clock = stream, total, in_bytes, clock
         self.start = clock()
@@ -55,6 +63,8 @@ class Progress:
 
     def update(self, tally: Tally) -> None:
         self.tally = tally
+        if self.stream is None:
+            return
         now = self.clock()
         if self.drawn is None or now - self.drawn >= EVERY:
             self._draw(now)
@@ -62,6 +72,8 @@ class Progress:
     def finish(self, tally: Tally, statuses: Statuses | None = None) -> None:
         """The line with the final figures (whole, for a total that is), and the summary line."""
         self.tally = tally
+        if self.stream is None:
+            return
         if self.total is not None:
             self.total = max(self.total, self._done())
         now = self.clock()
@@ -71,7 +83,7 @@ class Progress:
 
     def stop(self) -> None:
         """End the line where it is (the command stops: its own message follows)."""
-        if self.drawn is not None:
+        if self.stream is not None and self.drawn is not None:
             self._draw(self.clock())
             self.stream.write("\n")
             self.stream.flush()
@@ -81,8 +93,10 @@ class Progress:
 
     def _draw(self, now: float) -> None:
         """The line, cut to the terminal's width (a line that wraps could not be drawn again)."""
+        assert self.stream is not None
         self.drawn = now
-        self.stream.write("\r" + self.line(now - self.start)[:_columns(self.stream) - 1] + "\x1b[K")
+        line, columns = self.line(now - self.start), _columns(self.stream)
+        self.stream.write("\r" + (line if columns is None else line[:columns - 1]) + "\x1b[K")
         self.stream.flush()
 
     def line(self, seconds: float) -> str:
@@ -117,11 +131,12 @@ def summary(tally: Tally, seconds: float, statuses: Statuses | None = None) -> s
     return text + "."
 
 
-def _columns(stream: TextIO) -> int:
+def _columns(stream: TextIO) -> int | None:
+    """The terminal's width, when it says it."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        return os.get_terminal_size(stream.fileno()).columns or None
     except (AttributeError, OSError, ValueError):  # not a terminal after all: a test's stream, say
-        return 80
+        return None
 
 
 def duration(seconds: float) -> str:

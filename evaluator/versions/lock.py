@@ -18,8 +18,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -131,22 +131,36 @@ def write_lock(directory: Path, policy_id: str, entries: Mapping[str, LockEntry]
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: beside it first (a name no policy set reads), flushed to
-    disk, then renamed over it, so that a reader — a service watching the directory — sees the old
-    file or the new one, never a part. A file that cannot be written is bad input."""
+    """Write ``path`` whole or not at all (``replacing``). A file that cannot be written is bad input."""
+    with replacing(path) as beside, beside.open("wb") as file:
+        file.write(data)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A file to write beside ``path`` (a name no policy set reads), flushed to disk then renamed
+    over ``path`` once the block ends, so that a reader — a service watching the directory — sees
+    the old file or the new one, never a part; removed if the block raises. A file that cannot be
+    written is bad input."""
     beside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with beside.open("wb") as file:
-            file.write(data)
-            file.flush()
+        yield beside
+        with beside.open("rb+") as file:
             os.fsync(file.fileno())
         os.replace(beside, path)
     except OSError as error:
-        with suppress(OSError):
-            beside.unlink(missing_ok=True)
+        _remove(beside)
         raise InputError([Problem(str(path), f"écriture impossible : {os_error_text(error)}")]) from None
+    except BaseException:
+        _remove(beside)
+        raise
     with suppress(OSError):  # the rename itself on disk before any later write, where the system can
         _sync_directory(path.parent)
+
+
+def _remove(path: Path) -> None:
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _sync_directory(directory: Path) -> None:

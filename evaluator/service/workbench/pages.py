@@ -401,12 +401,8 @@ def _signed(label: str) -> Decimal:
 
 
 def _rules_changed(outcome: Outcome) -> list[str]:
-    """The rules whose outcome differs between the two decisions (or that only one applied)."""
-    assert outcome.before is not None and outcome.after is not None
-    before = {(f.rule, f.entity): f.outcome for f in outcome.before.findings}
-    after = {(f.rule, f.entity): f.outcome for f in outcome.after.findings}
-    differ = {key[0] for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-    return sorted(rule for rule in differ if not rule.startswith(("amounts.", "payments.")))
+    """The rules whose outcome changes (``versions.impact``), in evaluation order."""
+    return [change.rule for change in outcome.compared.rules] if outcome.compared is not None else []
 
 
 def _euros(value: Decimal) -> str:
