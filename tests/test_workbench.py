@@ -138,3 +138,20 @@ def _example() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((EXAMPLES / "commune-simple.yaml").read_text(encoding="utf-8"))
     data["submitted_on"] = str(data["submitted_on"])
     return data
+
+
+def test_an_impact_upload_may_be_a_workbook(client, tmp_path: Path):
+    from click.testing import CliRunner
+
+    import cli
+
+    lines = tmp_path / "p.jsonl"
+    portfolio = [{**_example(), "reference": f"R{number}"} for number in range(3)]
+    lines.write_text("".join(json.dumps(item) + "\n" for item in portfolio), encoding="utf-8")
+    assert CliRunner().invoke(cli.main, ["convert", str(lines), "-o", str(tmp_path / "p.xlsx")]).exit_code == 0
+    pages = [client.post("/impact", data={"de": "1.0", "a": "1.0"},
+                         files={"portfolio": (path.name, path.read_bytes(), "application/octet-stream")}).text
+             for path in (lines, tmp_path / "p.xlsx")]
+    assert all("De la version 1.0 à la version 1.0 : 3 demande(s)" in page for page in pages)
+    totals = [page.split('id="totaux"')[1].split("</table>")[0] for page in pages]
+    assert totals[0] == totals[1]

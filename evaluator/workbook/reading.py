@@ -152,9 +152,13 @@ def read_workbook(path: Path, source: str, layout: Layout) -> Portfolio:
     """The portfolio of the workbook at ``path`` (named ``source``), its sheets checked whole
     (``InputError`` with every problem found)."""
     with open_regular(path, source) as file:
-        _refuse_other_formats(file, source)
-        tables = _tables(file, source, layout)
-    return _checked(source, tables)
+        return workbook_from(file, source, layout)
+
+
+def workbook_from(file: IO[bytes], source: str, layout: Layout) -> Portfolio:
+    """The portfolio of a workbook read from ``file`` (a file, or the bytes of an upload)."""
+    _refuse_other_formats(file, source)
+    return _checked(source, _tables(file, source, layout))
 
 
 def _refuse_other_formats(file: IO[bytes], source: str) -> None:

@@ -3,6 +3,7 @@ renders a Jinja2 template, and never writes anything."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter, defaultdict
@@ -34,6 +35,8 @@ from evaluator.versions.budget import envelopes
 from evaluator.versions.diff import compare
 from evaluator.versions.handbook import DOCUMENT_CSS, build, contents_html, html_page, inline_html
 from evaluator.versions.impact import Impact, Outcome, assess
+from evaluator.workbook.layout import layout as workbook_layout
+from evaluator.workbook.reading import Assembled, workbook_from
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 """The largest upload (an application, a portfolio) the workbench reads."""
@@ -237,15 +240,18 @@ class _Pages:
         if not isinstance(upload, UploadFile) or not upload.filename:
             return self.render("impact.html", 422, title="Impact d'un amendement", versions=versions, result=None,
                                old=old.version, new=new.version,
-                               problems=["Choisissez un portefeuille (JSON Lines : une demande par ligne)."])
+                               problems=["Choisissez un portefeuille (JSON Lines ou classeur .xlsx)."])
         raw = upload.file.read(MAX_UPLOAD_BYTES + 1)
         if len(raw) > MAX_UPLOAD_BYTES:
             raise Refused(413, "Le portefeuille dépasse 5 Mio : utilisez « guichet impact » en ligne de commande.")
-        text = raw.decode("utf-8", errors="replace")
-        lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        try:
+            lines, unreadable = _portfolio_lines(raw, upload.filename, current)
+        except InputError as error:
+            return self.render("impact.html", 422, title="Impact d'un amendement", versions=versions, result=None,
+                               old=old.version, new=new.version, problems=[p.render() for p in error.problems])
         result = assess(old, new, lines, upload.filename)
         return self.render("impact.html", title="Impact d'un amendement", versions=versions, old=old.version,
-                           new=new.version, problems=(), result=_impact_view(result, old, new),
+                           new=new.version, problems=unreadable, result=_impact_view(result, old, new),
                            download=_data_url(json.dumps(result.to_dict(), ensure_ascii=False, indent=2)))
 
     # API
@@ -267,6 +273,23 @@ async def _form_data(request: Request) -> dict[str, Any]:
     request._body = bytes(body)  # read once, bounded: the form is parsed from it
     form = await request.form(max_files=1, max_fields=20_000)
     return {key: value for key, value in form.multi_items()}
+
+
+def _portfolio_lines(raw: bytes, source: str, current: PolicySet) -> tuple[list[tuple[int, str]], list[str]]:
+    """The applications of an uploaded portfolio, numbered: the lines of JSON Lines, or the rows of a
+    workbook (« Demandes », as ``guichet convert`` writes it), each as its JSON line; and the
+    problems of the rows that cannot be read."""
+    if not (source.lower().endswith(".xlsx") or raw.startswith(b"PK\x03\x04")):
+        text = raw.decode("utf-8", errors="replace")
+        return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()], []
+    lines: list[tuple[int, str]] = []
+    unreadable: list[str] = []
+    for entry in workbook_from(io.BytesIO(raw), source, workbook_layout(current.versions)).entries():
+        if isinstance(entry, Assembled):
+            lines.append((entry.number, entry.line.decode("utf-8")))
+        else:
+            unreadable.extend(problem.render() for problem in entry.problems)
+    return lines, unreadable
 
 
 def _date(text: str) -> date | None:
