@@ -3,7 +3,7 @@ application has (its date, entities, solution, expense lines and documents), the
 version's ``facts.inputs`` at its level. A field added to a version appears in its form, with no code.
 
 A form's fields are named after their place in the application: ``submitted_on``,
-``solution.editor_country``, ``applicant.category``, ``co.0.siren``, ``expense.1.amount``,
+``solution.editor``, ``applicant.category``, ``co.0.siren``, ``expense.1.amount``,
 ``document.0.kind``; the problems of a refused application, located by their JSON path, come back
 to the field they are about."""
 
