@@ -62,8 +62,6 @@ from evaluator.versions.lock import lock_problems, read_lock, write_atomically
 from evaluator.versions.registry import Drafts, Registry
 from evaluator.versions.stale import stale_texts
 from evaluator.versions.workspace import reading_directory, writing_directory
-from evaluator.workbook.convert import to_json_lines, to_workbook, write_template
-from evaluator.workbook.decisions import write_table
 from evaluator.workbook.layout import layout as workbook_layout
 from evaluator.workbook.reading import Portfolio as Workbook
 from evaluator.workbook.reading import read_workbook
@@ -415,6 +413,8 @@ def _records_file(output: str) -> IO[bytes]:
 
 def _write_decisions(records: IO[bytes], output: str) -> None:
     """The table of the decisions (``workbook.decisions``), written whole from the short records."""
+    from evaluator.workbook.decisions import write_table  # openpyxl only when a table is written
+
     records.seek(0)
     write_table(records, Path(output))
 
@@ -451,6 +451,8 @@ def convert(source_file: str, output: str, policy_version: str | None, policy_di
             raise InputError([Problem(output, "guichet convert écrit un fichier, entier ou pas du tout",
                                       hint="nommez-le : -o demandes.jsonl ou -o demandes.xlsx")])
         portfolio, source = _portfolio(source_file, files, registry)
+        from evaluator.workbook.convert import to_json_lines, to_workbook  # openpyxl only here
+
         to_workbook_file = Path(output).suffix.lower() == ".xlsx"
         if isinstance(portfolio, Workbook) == to_workbook_file:
             same = "un classeur, comme l'entrée" if to_workbook_file else "du JSON Lines, comme l'entrée"
@@ -482,6 +484,8 @@ def template(version: str | None, output: str, policy_dir: str | None) -> None:
             raise InputError([Problem(output, "le modèle est un classeur Excel", hint="nommez-le .xlsx")])
         registry = _registry(policy_dir)
         chosen = _chosen(registry, version)
+        from evaluator.workbook.convert import write_template  # openpyxl only here
+
         write_template(Path(output), workbook_layout([chosen]))
     click.echo(f"Modèle de la version {chosen.version} écrit : {output}")
 

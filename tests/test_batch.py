@@ -27,7 +27,8 @@ from evaluator import InputError, Registry
 from evaluator.core.application import accepted_line
 from evaluator.core.summary import summary_bytes
 from evaluator.reading.parse import Document
-from evaluator.service.batch import Block, Failed, Refused, Render, Tally, blocks, decide_block, run, summaries
+from evaluator.reading.problems import Refused
+from evaluator.service.batch import Block, Failed, Render, Tally, blocks, decide_block, run, summaries
 from evaluator.workbook.convert import to_workbook
 from evaluator.workbook.layout import layout
 from evaluator.workbook.reading import read_workbook

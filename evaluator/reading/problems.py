@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 JsonPath = tuple[str | int, ...]
 
@@ -114,3 +115,39 @@ def raise_if_any(problems: Iterable[Problem]) -> None:
     found = list(problems)
     if found:
         raise InputError(found)
+
+
+class Refused(NamedTuple):
+    """A line that is not a valid application, in a report's records: its number and its problems."""
+
+    line: int
+    problems: tuple[Problem, ...]
+
+
+@dataclass
+class Refusals:
+    """A report's refused lines: how many, and the first ``limit`` of them."""
+
+    limit: int
+    count: int = 0
+    first: list[Refused] = field(default_factory=list)
+
+    def add(self, refused: Refused) -> None:
+        self.count += 1
+        if len(self.first) < self.limit:
+            self.first.append(refused)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"refused": self.count, "invalid": [{"line": r.line, "problems": [p.to_dict() for p in r.problems]}
+                                                   for r in self.first],
+                "invalid_not_listed": self.count - len(self.first)}
+
+    def text(self) -> str:
+        """The lines refused, each with its first problem, in French (nothing when there is none)."""
+        if not self.count:
+            return ""
+        lines = ["Lignes invalides, non évaluées :"]
+        lines.extend(f"  ligne {r.line} : " + r.problems[0].render().replace("\n", "\n    ") for r in self.first)
+        if self.count > len(self.first):
+            lines.append(f"  … et {self.count - len(self.first)} autre(s).")
+        return "\n".join(lines) + "\n"

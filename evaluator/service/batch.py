@@ -30,7 +30,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import IO, NamedTuple, TypeVar
+from typing import IO, TypeVar
 
 import orjson
 
@@ -38,7 +38,7 @@ from evaluator.core.application import accepted_line
 from evaluator.core.decision import Decision
 from evaluator.reading.files import os_error_text
 from evaluator.reading.parse import MAX_DOCUMENT_BYTES, Document, refuse_wide_encoding
-from evaluator.reading.problems import InputError, Problem
+from evaluator.reading.problems import InputError, Problem, Refused
 from evaluator.versions.registry import Registry
 from evaluator.workbook.reading import Entry, Portfolio, Unreadable, document_of
 
@@ -223,42 +223,6 @@ def run(registry: Registry, stream: IO[bytes] | Portfolio, output: IO[bytes], so
         for result in _results(stack, decide, portfolio_blocks(stream, source), workers):
             total = writer.write(result, total, progress)
         return total
-
-
-class Refused(NamedTuple):
-    """A line that is not a valid application, in a report's records: its number and its problems."""
-
-    line: int
-    problems: tuple[Problem, ...]
-
-
-@dataclass
-class Refusals:
-    """A report's refused lines: how many, and the first ``limit`` of them."""
-
-    limit: int
-    count: int = 0
-    first: list[Refused] = field(default_factory=list)
-
-    def add(self, refused: Refused) -> None:
-        self.count += 1
-        if len(self.first) < self.limit:
-            self.first.append(refused)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"refused": self.count, "invalid": [{"line": r.line, "problems": [p.to_dict() for p in r.problems]}
-                                                   for r in self.first],
-                "invalid_not_listed": self.count - len(self.first)}
-
-    def text(self) -> str:
-        """The lines refused, each with its first problem, in French (nothing when there is none)."""
-        if not self.count:
-            return ""
-        lines = ["Lignes invalides, non évaluées :"]
-        lines.extend(f"  ligne {r.line} : " + r.problems[0].render().replace("\n", "\n    ") for r in self.first)
-        if self.count > len(self.first):
-            lines.append(f"  … et {self.count - len(self.first)} autre(s).")
-        return "\n".join(lines) + "\n"
 
 
 R = TypeVar("R")

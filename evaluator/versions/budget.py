@@ -21,7 +21,7 @@ from evaluator.core import french
 from evaluator.core.decision import Decision, money_text
 from evaluator.core.policy import Budget, Policy
 from evaluator.reading.parse import Document
-from evaluator.service.batch import Refusals, Refused
+from evaluator.reading.problems import Refusals, Refused
 from evaluator.versions.registry import Registry
 
 ZERO = Decimal(0)

@@ -24,12 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal, NamedTuple, TypeVar
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 from evaluator.core import french
 from evaluator.core.application import build_application
@@ -39,10 +34,12 @@ from evaluator.core.findings import Applied, Status
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
 from evaluator.reading.parse import Document, json_line_document
-from evaluator.reading.problems import InputError, visible
-from evaluator.service.batch import Refusals, Refused
+from evaluator.reading.problems import InputError, Refusals, Refused, visible
 from evaluator.versions.budget import Commitment, Ledger
 from evaluator.versions.diff import compare
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 ZERO = Decimal(0)
 LIMIT = 50
@@ -375,6 +372,9 @@ class Report:
 
     def workbook(self) -> bytes:
         """The report as an Excel workbook: one sheet a table, amounts as numbers."""
+        from openpyxl import Workbook  # openpyxl only when a workbook is written: no cost at start
+        from openpyxl.utils import get_column_letter
+
         book = Workbook(write_only=True)
         for title, header, rows in self._tables():
             sheet = book.create_sheet(title)
@@ -451,6 +451,8 @@ def _cell(sheet: WriteOnlyWorksheet, value: object) -> object:
         style = "DD/MM/YYYY"
     else:
         return value
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet)
     cell.value, cell.number_format = value, style
     return cell

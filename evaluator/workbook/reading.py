@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 import orjson
-from openpyxl.utils import get_column_letter
 
 from evaluator.core.application import accepted_line
 from evaluator.reading.files import open_regular
@@ -73,7 +71,7 @@ class Table:
 
     def cell(self, column: int | None, row: int) -> str:
         """``Feuille!Cellule`` of a row, in a column (its place in the sheet), or its first one."""
-        return f"{self.sheet.name}!{get_column_letter((column or 0) + 1)}{row}"
+        return _cell(self.sheet.name, (column or 0) + 1, row)
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,16 @@ def _refuse_other_formats(file: IO[bytes], source: str) -> None:
                                           f"décompressées, la limite est de {MAX_UNPACKED} octets")])
 
 
+def _cell(sheet: str, column: int, row: int) -> str:
+    """``Feuille!Cellule``: the sheet, the column's letters (1 is A) and the row."""
+    from openpyxl.utils import get_column_letter  # openpyxl only where a workbook is read: no cost at start
+
+    return f"{sheet}!{get_column_letter(column)}{row}"
+
+
 def _tables(file: IO[bytes], source: str, layout: Layout) -> dict[str, Table]:
+    import openpyxl  # (see _cell)
+
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
     try:
@@ -217,7 +224,7 @@ def _table(rows: Iterator[Sequence[Cell]], sheet: Sheet, source: str, problems: 
     keys = [_header(cell) for cell in next(rows, ())]
     found: dict[str, int] = {}
     for index, key in enumerate(keys):
-        where = f"{sheet.name}!{get_column_letter(index + 1)}{_HEADER_ROWS}"
+        where = _cell(sheet.name, index + 1, _HEADER_ROWS)
         if not key:
             label = labels[index] if index < len(labels) else ""
             lost = next((column for column in sheet.columns if column.label == label), None) if label else None
