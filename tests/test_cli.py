@@ -195,15 +195,17 @@ def with_draft(tmp_path: Path) -> Path:
 
 
 def test_impact_refuses_a_line_one_version_cannot_read_and_names_the_version_that_can(with_draft, tmp_path):
-    """Impact decides each line under both versions: a field only 1.1 declares makes the line a
-    refusal (listed with its line, not a crash), whose hint names the version that declares it; the
-    command then ends with code 2, and says how many lines it refused."""
+    """Impact decides each line under both versions: a field only the old version 1.1 declares makes
+    the line a refusal of the new one (listed with its line, not a crash), whose hint names the
+    version that declares it; the command then ends with code 2, and says how many lines it refused.
+    (A field only the new version declares is left out of the decision before the amendment:
+    tests/test_impact.py.)"""
     application = json.loads((EXAMPLES / "outre-mer-incomplete.json").read_text(encoding="utf-8"))
     labelled = json.loads(json.dumps(application))
     labelled["applicant"]["labelled_territory"] = True
     lines = tmp_path / "portefeuille.jsonl"
     lines.write_text(f"{json.dumps(application)}\n{json.dumps(labelled)}\n", encoding="utf-8")
-    result = guichet("impact", "--from", "1.0", "--to", "1.1", str(lines), "--policy-dir", str(with_draft),
+    result = guichet("impact", "--from", "1.1", "--to", "1.0", str(lines), "--policy-dir", str(with_draft),
                      "--format", "json", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"1 ligne refusée sur {lines}, non comptée dans l'impact : corrigez-la.\n"

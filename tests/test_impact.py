@@ -134,6 +134,18 @@ def test_the_budget_command_takes_the_credits_of_the_version_in_force_today(amou
     assert "Traceback" not in result.stderr
 
 
+def test_an_amendment_that_adds_a_field_is_measured_on_a_portfolio_written_for_it(amounts, filed, tmp_path):
+    """1.0 does not know the population each entity now gives (1.2 caps the grant with it): the
+    decision before the amendment is made without it, as 1.0 made it; none is refused for it."""
+    result = guichet("impact", "--from", "1.0", "--to", "1.2", str(filed), "--policy-dir", str(amounts),
+                     "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["refused"] == 1  # the line that is no application, and no other
+    assert report["changes"]["unchanged"] + report["changes"]["status"] + report["changes"]["grant_up"] \
+        + report["changes"]["grant_down"] == 5
+    assert report["grant_total"]["before"] == "7500.00"  # five times 1 500 €: 1.0 caps nothing
+
+
 def test_impact_reports_the_credits_before_and_after_and_explains_each_change(amounts, filed, tmp_path):
     result = guichet("impact", "--from", "1.2", "--to", "1.3", str(filed), "--policy-dir", str(amounts),
                      "--format", "json", cwd=tmp_path)

@@ -173,6 +173,33 @@ def _pointed(root: dict[str, Any], path: JsonPath) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------------------------
 
 
+_ITEMS: Mapping[Level, tuple[str, ...]] = {"entity": ("applicant", "co_beneficiaries"), "solution": ("solution",),
+                                           "expense": ("expenses",), "document": ("documents",)}
+"""Where the objects of each level (but the application's) sit in an application."""
+
+
+def without_fields(document: Document, fields: Iterable[tuple[Level, str]]) -> Document:
+    """``document`` without the keys ``fields`` (level, key): what a version that does not declare
+    them reads of an application written for one that does (``guichet impact``: the decision before
+    an amendment that adds a field)."""
+    dropped = frozenset(fields)
+    if not dropped or not isinstance(document.data, dict):
+        return document
+
+    def bare(item: Any, level: Level) -> Any:
+        keys = {key for place, key in dropped if place == level}
+        return {k: v for k, v in item.items() if k not in keys} if isinstance(item, dict) and keys else item
+
+    data = dict(bare(document.data, "application"))  # a copy: the document is left as it is
+    for level, places in _ITEMS.items():
+        for place in (place for place in places if place in data):
+            value = data[place]
+            data[place] = [bare(item, level) for item in value] if isinstance(value, list) else bare(value, level)
+    detailed = document.detailed
+    again = (lambda: without_fields(detailed(), dropped)) if detailed is not None else None
+    return dataclasses.replace(document, data=data, detailed=again)
+
+
 def mapping_document(application: Mapping[str, Any], source: str = "<demande>") -> Document:
     """An application given as a mapping (decoded JSON, say) as a document; a float is read as the
     decimal it prints as (``0.1`` is ``Decimal("0.1")``).

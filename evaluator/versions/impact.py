@@ -27,9 +27,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 from evaluator.core import french
-from evaluator.core.application import build_application
+from evaluator.core.application import build_application, without_fields
 from evaluator.core.decision import Decision, money_text, rate_text
 from evaluator.core.engine import evaluate
+from evaluator.core.facts import Level
 from evaluator.core.findings import Applied, Status
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
@@ -110,6 +111,9 @@ class Amendment:
     """The parameters and lists it adds, removes or changes."""
     categories: Mapping[str, str]
     """The label of each category of beneficiaries either version declares (the new version's)."""
+    added: frozenset[tuple[Level, str]]
+    """The fields (level, key) the new version declares and the old does not: the old version
+    decides an application without them, as it did before the amendment."""
 
     @classmethod
     def between(cls, old: Policy, new: Policy) -> Amendment:
@@ -124,12 +128,14 @@ class Amendment:
         facts = frozenset(path.split(".", 1)[1] for path in paths if path.startswith(("parameters.", "lists.")))
         categories = {code: category.label for policy in (old, new)
                       for code, category in policy.beneficiaries.categories.items()}
-        return cls(old, new, labels, (branches[old.version], branches[new.version]), paths, facts, categories)
+        known = {(item.level, item.key) for item in old.facts.fields}
+        added = frozenset((item.level, item.key) for item in new.facts.fields if (item.level, item.key) not in known)
+        return cls(old, new, labels, (branches[old.version], branches[new.version]), paths, facts, categories, added)
 
     def summarise(self, document: Document, line: int) -> tuple[Compared, str]:
         """A line of the portfolio decided under both versions (what a worker does with it), and
         its status under the new one; ``InputError`` when one of them refuses it."""
-        before = evaluate(self.old, build_application(document, self.old))
+        before = evaluate(self.old, build_application(without_fields(document, self.added), self.old))
         after = evaluate(self.new, build_application(document, self.new))
         return self.compared(line, before, after), after.status
 
@@ -557,7 +563,7 @@ def assess(old: Policy, new: Policy, lines: Iterable[tuple[int, str]], source: s
     for number, line in numbered:
         try:
             document = json_line_document(line, source, number)
-            before = evaluate(old, build_application(document, old))
+            before = evaluate(old, build_application(without_fields(document, amendment.added), old))
             after = evaluate(new, build_application(document, new))
         except InputError as error:
             report.add(Refused(number, tuple(error.problems)))
