@@ -52,8 +52,7 @@ def test_a_field_a_draft_declares_is_in_its_form_and_not_in_1_0s(client):
 def test_the_form_reads_back_the_application_it_shows(registry):
     application = json.loads(json.dumps(_example(), default=str))
     form = form_of(registry.versions[0])
-    assert application_of(form, values_of(application)) == {**application, "expenses": [
-        {**line, "amount": line["amount"]} for line in application["expenses"]]}
+    assert application_of(form, values_of(application)) == application  # amounts come back as Decimal
 
 
 def test_a_decided_application_shows_its_status_amounts_and_downloads(client):
@@ -155,3 +154,13 @@ def test_an_impact_upload_may_be_a_workbook(client, tmp_path: Path):
     assert all("De la version 1.0 à la version 1.0 : 3 demande(s)" in page for page in pages)
     totals = [page.split('id="totaux"')[1].split("</table>")[0] for page in pages]
     assert totals[0] == totals[1]
+
+
+@pytest.mark.parametrize("data", [{"co_rows": "99999999", "action": "add:co"}, {"co_rows": "abc", "action": "add:co"},
+                                  {f"co.{'9' * 5000}.name": "x", "action": f"remove:co.{'9' * 5000}"}])
+def test_row_counts_written_in_a_request_are_bounded_and_never_fail(client, data):
+    from evaluator.service.workbench.form import MAX_ROWS
+
+    page = client.post("/simuler", data=data)
+    assert page.status_code == 200
+    assert f'name="co.{MAX_ROWS}.name"' not in page.text  # rows 0 to 199 at most

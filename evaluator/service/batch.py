@@ -177,33 +177,47 @@ Render = Callable[[Decision], bytes]
 """How a batch writes a decision: whole (``Decision.to_bytes``) or short (``core.summary.summary_bytes``)."""
 
 
+R = TypeVar("R")
+
+
 def decide_block(registry: Registry, block: Block, source: str, version: str | None,
                  render: Render = Decision.to_bytes) -> tuple[bytes, Tally]:
     """The JSON Lines of the decisions (or error records) of a block's applications, each record
     beginning with the number of its line (spliced in: a decision's JSON begins with ``{``), each
     decision written by ``render``."""
-    pieces: list[bytes | memoryview] = []
-    append = pieces.append
-    decided = refused = lines = 0
+    def decided(document: Document, number: int) -> tuple[tuple[bytes | memoryview, ...], str]:
+        decision = registry.decide(document, version)
+        return (b'{"line":%d,' % number, memoryview(render(decision))[1:], b"\n"), decision.status
+
+    def refused(number: int, error: InputError) -> tuple[bytes | memoryview, ...]:
+        return orjson.dumps({"line": number, "status": "error",
+                             "problems": [problem.to_dict() for problem in error.problems]}), b"\n"
+
+    records, tally = _each(block, source, decided, refused)
+    return b"".join(piece for record in records for piece in record), tally
+
+
+def _each(block: Block, source: str, work: Callable[[Document, int], tuple[R, str]],
+          refuse: Callable[[int, InputError], R]) -> tuple[list[R], Tally]:
+    """What ``work`` makes of each application of a block (and its status), or ``refuse`` of each
+    line that is not one, in order, blank lines left out; and the block's tally."""
+    found: list[R] = []
     statuses: Counter[str] = Counter()
+    refused = lines = 0
     for number, document in block_documents(block, source):
         lines += 1
+        if document is None:  # a blank line
+            continue
         try:
             if isinstance(document, InputError):
                 raise document
-            if document is None:  # a blank line
-                continue
-            decision = registry.decide(document, version)
-            statuses[decision.status] += 1
-            append(b'{"line":%d,' % number)
-            append(memoryview(render(decision))[1:])
-            decided += 1
+            item, status = work(document, number)
+            statuses[status] += 1
         except InputError as error:
             refused += 1
-            append(orjson.dumps({"line": number, "status": "error",
-                                 "problems": [problem.to_dict() for problem in error.problems]}))
-        append(b"\n")
-    return b"".join(pieces), Tally(decided, refused, lines, len(block.data), statuses)
+            item = refuse(number, error)
+        found.append(item)
+    return found, Tally(sum(statuses.values()), refused, lines, len(block.data), statuses)
 
 
 def run(registry: Registry, stream: IO[bytes] | Portfolio, output: IO[bytes], source: str, *,
@@ -225,7 +239,6 @@ def run(registry: Registry, stream: IO[bytes] | Portfolio, output: IO[bytes], so
         return total
 
 
-R = TypeVar("R")
 Summarise = Callable[[Document, int], tuple[R, str]]
 """What a report keeps of an application (its document, its line): a small record, and a status."""
 
@@ -233,24 +246,8 @@ Summarise = Callable[[Document, int], tuple[R, str]]
 def summarise_block(summarise: Summarise[R], source: str, block: Block) -> tuple[bytes, Tally]:
     """The records ``summarise`` keeps of a block's applications (``Refused`` for a line that is
     not one), pickled: what a report (``summaries``) gets back from a worker instead of decisions."""
-    records: list[R | Refused] = []
-    statuses: Counter[str] = Counter()
-    refused = lines = 0
-    for number, document in block_documents(block, source):
-        lines += 1
-        try:
-            if isinstance(document, InputError):
-                raise document
-            if document is None:  # a blank line
-                continue
-            record, status = summarise(document, number)
-            statuses[status] += 1
-            records.append(record)
-        except InputError as error:
-            refused += 1
-            records.append(Refused(number, tuple(error.problems)))
-    decided = sum(statuses.values())
-    return pickle.dumps(records, pickle.HIGHEST_PROTOCOL), Tally(decided, refused, lines, len(block.data), statuses)
+    records, tally = _each(block, source, summarise, lambda number, error: Refused(number, tuple(error.problems)))
+    return pickle.dumps(records, pickle.HIGHEST_PROTOCOL), tally
 
 
 def summaries(stream: IO[bytes] | Portfolio, source: str, summarise: Summarise[R], *, workers: int = 1,

@@ -522,9 +522,6 @@ class Impact:
     outcomes: tuple[Outcome, ...]
     report: Report
 
-    def decided(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.before is not None and o.after is not None]
-
     def invalid(self) -> list[Outcome]:
         """The lines that are not valid applications, left out of the counts and totals."""
         return [o for o in self.outcomes if o.problems]
@@ -546,9 +543,6 @@ class Impact:
             else:
                 counts[CHANGES[compared.change]] += 1
         return counts
-
-    def totals(self) -> tuple[Decimal, Decimal]:
-        return self.report.totals()
 
     def to_dict(self) -> dict[str, object]:
         return self.report.to_dict()

@@ -16,8 +16,8 @@ NOT_DECLARED = "Cette version ne déclare pas les crédits du programme."
 
 def load(loader: Loader) -> Budget:
     section = loader.data.get("budget")
-    if section is None:
-        return Budget("Crédits du programme", None, {}, "§4 Modalités ; §4 Précisions réglementaires", NOT_DECLARED)
+    if section is None:  # the window's clause is the one that opens the guichet « dans la limite des crédits »
+        return Budget("Crédits du programme", None, {}, loader.data["window"]["clause"], NOT_DECLARED)
     per_year = {int(year): Decimal(amount) for year, amount in section.get("per_year", {}).items()}
     credits = Decimal(section["credits"]) if "credits" in section else None
     if credits is not None and sum(per_year.values()) > credits:

@@ -27,6 +27,9 @@ GROUPS: Mapping[str, tuple[str, Level]] = {
 """Each group of fields of the form: its key in the application and its level."""
 REPEATED = ("co", "expense", "document")
 """The groups a form has any number of (their rows are added and removed)."""
+MAX_ROWS = 200
+"""The rows of a group a form shows at most (a bigger application goes through a file: ``guichet
+batch``, or a workbook): a request naming row 100,000,000 costs no more than this."""
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,20 @@ def _capitalised(label: str) -> str:
 
 
 def counts(values: Mapping[str, str]) -> dict[str, int]:
-    """How many rows of each repeated group the submitted ``values`` hold."""
-    found = dict.fromkeys(REPEATED, 0)
+    """How many rows of each repeated group the submitted ``values`` hold (at most ``MAX_ROWS``),
+    or say they hold (``co_rows``…: the rows shown, left empty)."""
+    found = {group: row_count(values.get(f"{group}_rows", "")) for group in REPEATED}
     for name in values:
         group, _, rest = name.partition(".")
         index = rest.partition(".")[0]
-        if group in found and index.isdigit():
-            found[group] = max(found[group], int(index) + 1)
+        if group in found and index.isdigit() and len(index) < 10:
+            found[group] = max(found[group], min(int(index) + 1, MAX_ROWS))
     return found
+
+
+def row_count(text: str) -> int:
+    """A number of rows written in a form, bounded by ``MAX_ROWS`` (0 when it is not a number)."""
+    return min(int(text), MAX_ROWS) if text.isdigit() and len(text) < 10 else 0
 
 
 def application_of(form: Form, values: Mapping[str, str]) -> dict[str, Any]:

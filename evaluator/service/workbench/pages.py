@@ -30,11 +30,19 @@ from evaluator.reading.problems import InputError, Problem, format_path
 from evaluator.reading.validation import parse_date
 from evaluator.service.live import LiveRegistry, PolicySet
 from evaluator.service.workbench import charts
-from evaluator.service.workbench.form import REPEATED, Form, application_of, counts, field_name, form_of, values_of
-from evaluator.versions.budget import envelopes
+from evaluator.service.workbench.form import (
+    MAX_ROWS,
+    REPEATED,
+    Form,
+    application_of,
+    counts,
+    field_name,
+    form_of,
+    values_of,
+)
 from evaluator.versions.diff import compare
 from evaluator.versions.handbook import DOCUMENT_CSS, build, contents_html, html_page, inline_html
-from evaluator.versions.impact import Impact, Outcome, assess
+from evaluator.versions.impact import Impact, assess
 from evaluator.workbook.layout import layout as workbook_layout
 from evaluator.workbook.reading import Assembled, workbook_from
 
@@ -146,8 +154,7 @@ class _Pages:
         action = values.pop("action", "decide")
         version = values.pop("version", "")
         rows = counts(values)
-        for key in REPEATED:
-            rows[key] = max(rows[key], int(values.pop(f"{key}_rows", "0") or 0))
+        values = {name: value for name, value in values.items() if not name.endswith("_rows")}
         if action == "upload":
             return self._prefill(current, version, upload)
         group, _, index = action.partition(":")
@@ -155,8 +162,8 @@ class _Pages:
             which, _, number = index.partition(".")
             if which in REPEATED:
                 if group == "add":
-                    rows[which] += 1
-                elif number.isdigit():
+                    rows[which] = min(rows[which] + 1, MAX_ROWS)
+                elif number.isdigit() and len(number) < 10 and int(number) < rows[which]:
                     values = _without_row(values, which, int(number))
                     rows[which] -= 1
             return self._form(current, version or _published(current) or newest, values, rows, version=version)
@@ -251,7 +258,7 @@ class _Pages:
                                old=old.version, new=new.version, problems=[p.render() for p in error.problems])
         result = assess(old, new, lines, upload.filename)
         return self.render("impact.html", title="Impact d'un amendement", versions=versions, old=old.version,
-                           new=new.version, problems=unreadable, result=_impact_view(result, old, new),
+                           new=new.version, problems=unreadable, result=_impact_view(result),
                            download=_data_url(json.dumps(result.to_dict(), ensure_ascii=False, indent=2)))
 
     # API
@@ -343,7 +350,7 @@ def _without_row(values: Mapping[str, str], group: str, index: int) -> dict[str,
     for name, value in values.items():
         head, _, rest = name.partition(".")
         number, _, key = rest.partition(".")
-        if head != group or not number.isdigit():
+        if head != group or not number.isdigit() or len(number) >= 10:  # (beyond MAX_ROWS: never read)
             kept[name] = value
         elif int(number) != index:
             kept[f"{group}.{int(number) - (int(number) > index)}.{key}"] = value
@@ -367,65 +374,48 @@ def _data_url(text: str) -> str:
     return "data:application/json;charset=utf-8," + quote(text)
 
 
-def _impact_view(impact: Impact, old: Policy, new: Policy) -> dict[str, Any]:
-    """What the impact page shows: totals, counts, the charts, the credits and the changed applications."""
-    decided = impact.decided()
-    before, after = impact.totals()
-    changed = impact.changed()
-    by_status = _grants(decided, lambda decision: decision.status_label)
-    by_category = _grants(decided, lambda decision: decision.entities[0].category)
-    deltas = Counter(_points(o) for o in decided)
-    rules = Counter(rule for o in changed for rule in _rules_changed(o))
+def _impact_view(impact: Impact) -> dict[str, Any]:
+    """What the impact page shows, read from the impact's report (``versions.impact.Report``):
+    totals, counts, the charts, the credits and the changed applications."""
+    report = impact.report
+    amendment = report.amendment
+    before, after = report.totals()
+    versions = (f"version {impact.old_version}", f"version {impact.new_version}")
+    statuses = report.by_status()
+    categories = sorted(report.categories.items(), key=lambda item: amendment.category(item[0]))
+    deltas = Counter((o.compared.after.rate - o.compared.before.rate) * 100 for o in impact.outcomes if o.compared)
+    rules = sorted(report.rules.items(), key=lambda item: -item[1].applications)[:12]
+    budget = [(name, envelope) for name, ledger in zip(versions, report.ledgers, strict=True)
+              for envelope in ledger.envelopes()]
     chart_list = [
-        charts.Chart("Subvention avant et après, par statut", tuple(by_status),
-                     ((f"version {impact.old_version}", tuple(v[0] for v in by_status.values())),
-                      (f"version {impact.new_version}", tuple(v[1] for v in by_status.values()))), _euros),
-        charts.Chart("Subvention avant et après, par catégorie du demandeur", tuple(by_category),
-                     ((f"version {impact.old_version}", tuple(v[0] for v in by_category.values())),
-                      (f"version {impact.new_version}", tuple(v[1] for v in by_category.values()))), _euros),
-        charts.Chart("Variation du taux (points), nombre de demandes", tuple(sorted(deltas, key=_signed)),
-                     (("demandes", tuple(Decimal(deltas[k]) for k in sorted(deltas, key=_signed))),), _count),
-        charts.Chart("Règles dont l'issue change, nombre de demandes", tuple(r for r, _ in rules.most_common(12)),
-                     (("demandes", tuple(Decimal(n) for _, n in rules.most_common(12))),), _count),
+        charts.Chart("Subvention avant et après, par statut", tuple(amendment.status(s) for s, _, _ in statuses),
+                     ((versions[0], tuple(was.grant for _, was, _ in statuses)),
+                      (versions[1], tuple(now.grant for _, _, now in statuses))), _euros),
+        charts.Chart("Subvention avant et après, par catégorie du demandeur",
+                     tuple(amendment.category(code) for code, _ in categories),
+                     ((versions[0], tuple(s.before for _, s in categories)),
+                      (versions[1], tuple(s.after for _, s in categories))), _euros),
+        charts.Chart("Variation du taux (points), nombre de demandes", tuple(map(_points, sorted(deltas))),
+                     (("demandes", tuple(Decimal(deltas[delta]) for delta in sorted(deltas))),), _count),
+        charts.Chart("Règles dont l'issue change, nombre de demandes", tuple(rule for rule, _ in rules),
+                     (("demandes", tuple(Decimal(s.applications) for _, s in rules)),), _count),
+        charts.Chart("Crédits et engagements des demandes éligibles",
+                     tuple(f"{envelope.label}, {name}" for name, envelope in budget),
+                     (("crédits", tuple(e.credits for _, e in budget)),
+                      ("engagés", tuple(e.committed for _, e in budget))), _euros),
     ]
     rows = [{"line": o.line, "reference": o.reference or "", "before": o.before, "after": o.after,
-             "rules": ", ".join(_rules_changed(o))} for o in changed]
-    pages = [rows[start:start + PAGE_ROWS] for start in range(0, len(rows), PAGE_ROWS)]
-    budget = [(f"version {policy.version}", envelope) for policy, side in ((old, "before"), (new, "after"))
-              for envelope in envelopes(policy.budget, ((o.line, getattr(o, side)) for o in decided))]
-    if budget:
-        chart_list.append(charts.Chart("Crédits et engagements des demandes éligibles",
-                                       tuple(f"{envelope.label}, {name}" for name, envelope in budget),
-                                       (("crédits", tuple(e.credits for _, e in budget)),
-                                        ("engagés", tuple(e.committed for _, e in budget))), _euros))
+             "rules": ", ".join(change.rule for change in (o.compared.rules if o.compared else ()))}
+            for o in impact.changed()]
     return {"impact": impact, "before": before, "after": after, "counts": sorted(impact.counts().items()),
-            "budget": budget,
-            "charts": [(chart, charts.rows(chart)) for chart in chart_list if chart.categories],
-            "pages": pages, "invalid": [o for o in impact.outcomes if o.problems]}
+            "budget": budget, "charts": [(chart, charts.rows(chart)) for chart in chart_list if chart.categories],
+            "pages": [rows[start:start + PAGE_ROWS] for start in range(0, len(rows), PAGE_ROWS)],
+            "invalid": impact.invalid()}
 
 
-def _grants(outcomes: Sequence[Outcome], key: Callable[[Decision], str]) -> dict[str, tuple[Decimal, Decimal]]:
-    found: dict[str, list[Decimal]] = {}
-    for outcome in outcomes:
-        assert outcome.before is not None and outcome.after is not None
-        found.setdefault(key(outcome.before), [Decimal(0), Decimal(0)])[0] += outcome.before.amounts.grant_total
-        found.setdefault(key(outcome.after), [Decimal(0), Decimal(0)])[1] += outcome.after.amounts.grant_total
-    return {name: (pair[0], pair[1]) for name, pair in sorted(found.items())}
-
-
-def _points(outcome: Outcome) -> str:
-    assert outcome.before is not None and outcome.after is not None
-    delta = (outcome.after.rate.final - outcome.before.rate.final) * 100
+def _points(delta: Decimal) -> str:
+    """A change of rate in points: « +10 pt », « 0 pt »."""
     return f"{'+' if delta > 0 else ''}{french.number(delta.normalize() + 0)} pt"
-
-
-def _signed(label: str) -> Decimal:
-    return Decimal(label.removesuffix(" pt").replace(",", ".").replace("\u202f", "").replace(" ", ""))
-
-
-def _rules_changed(outcome: Outcome) -> list[str]:
-    """The rules whose outcome changes (``versions.impact``), in evaluation order."""
-    return [change.rule for change in outcome.compared.rules] if outcome.compared is not None else []
 
 
 def _euros(value: Decimal) -> str:
