@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import write_lines  # noqa: E402
+from generate import installed, write_lines  # noqa: E402
 
 
 def main() -> None:
@@ -42,10 +42,11 @@ def main() -> None:
             os.fsync(stream.fileno())  # on disk before the clock starts: its flushing is not the batch's work
         print(f"{arguments.count:,} applications written in {time.perf_counter() - start:.1f} s "
               f"({source.stat().st_size / 1e6:,.0f} MB)")
-        command = [sys.executable, "-m", "cli", "batch", str(source), "-o", str(target),
+        print(installed())
+        command = [sys.executable, "-m", "evaluator.cli", "batch", str(source), "-o", str(target),
                    "--workers", str(arguments.workers), "--format", arguments.format]
         start = time.perf_counter()
-        finished = subprocess.run(command, cwd=HERE.parent, capture_output=True, text=True)
+        finished = subprocess.run(command, cwd=HERE, capture_output=True, text=True)  # the installed guichet
         elapsed = time.perf_counter() - start
         if finished.returncode != 0:  # the generator's applications are all valid: a refused line is a failure
             sys.exit(f"guichet batch failed ({finished.returncode}): {finished.stderr[-2000:]}")

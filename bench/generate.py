@@ -10,6 +10,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 CATEGORIES = ["commune"] * 6 + ["departement", "region", "communaute_de_communes", "metropole", "sivu",
@@ -18,6 +19,16 @@ KINDS = ["licence"] * 4 + ["deployment", "integration", "configuration", "traini
 COUNTRIES = ["FR"] * 8 + ["DE", "IT", "EL", "NO", "US"]
 DOCUMENTS = ["quote", "sovereignty_sheet", "editor_attestation", "contract_extract", "frugality_charter",
              "environmental_impact"]
+
+
+def installed() -> str:
+    """Which guichet the benchmarks measure: the one this Python imports (a regular install holds the
+    core compiled by mypyc, an editable one runs the source)."""
+    import evaluator.core.engine
+
+    where = Path(evaluator.core.engine.__file__)
+    kind = "cœur compilé par mypyc" if where.suffix == ".so" else "Python pur"
+    return f"guichet : {kind} ({where.parent.parent})"
 
 
 def siren(rng: random.Random) -> str:

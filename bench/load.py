@@ -33,9 +33,9 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from generate import applications
+from generate import applications, installed
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 GOAL_RATE = 1000.0
 GOAL_P99_MS = 20.0
@@ -50,8 +50,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, extra: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, str(ROOT / "cli.py"), "serve", "--host", HOST, "--port", str(port), *extra]
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    command = [sys.executable, "-m", "evaluator.cli", "serve", "--host", HOST, "--port", str(port), *extra]
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=HERE)  # the installed guichet
 
 
 def wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -190,6 +190,7 @@ def main() -> None:
     count = len(latencies)
     rate = count / elapsed if elapsed > 0 else 0.0
     p50, p90, p99 = (percentile(latencies, f) * 1000 for f in (0.50, 0.90, 0.99))
+    print(installed())
     print(f"machine : {os.cpu_count()} cœurs ; {args.connections} connexions ; {elapsed:.1f} s")
     print(f"requêtes : {count} ; erreurs : {len(errors)}" + (f" ({', '.join(sorted(set(errors))[:5])})"
                                                               if errors else ""))

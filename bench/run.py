@@ -21,10 +21,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
 
 from baseline import toy_rule  # noqa: E402
-from generate import applications, toy_applications  # noqa: E402
+from generate import applications, installed, toy_applications  # noqa: E402
 
 from evaluator import Registry  # noqa: E402
 from evaluator.core.application import Application, build_application, mapping_document  # noqa: E402
@@ -128,11 +127,11 @@ def scenario_load(repeats: int) -> None:
 
 def scenario_cold(repeats: int) -> None:
     example = HERE.parent / "examples" / "commune-simple.yaml"
-    command = [sys.executable, "-m", "cli", "evaluate", str(example)]
+    command = [sys.executable, "-m", "evaluator.cli", "evaluate", str(example)]
     runs = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=HERE.parent)
+        subprocess.run(command, check=True, capture_output=True, cwd=HERE)  # the installed guichet
         runs.append(time.perf_counter() - start)
     print(Result("guichet evaluate, cold start", tuple(runs)).line())
 
@@ -144,7 +143,7 @@ def main() -> None:
     arguments = parser.parse_args()
     count, repeats = (500, 3) if arguments.quick else (5000, 7)
     chosen = set(arguments.only.split(","))
-    print(f"Python {sys.version.split()[0]}, {count} applications, {repeats} runs each")
+    print(f"Python {sys.version.split()[0]}, {count} applications, {repeats} runs each; {installed()}")
     if "full" in chosen:
         scenario_full(count, repeats)
     if "toy" in chosen:

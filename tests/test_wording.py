@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 
 from evaluator.core.expressions import Symbol, Type, compile_expression
-from evaluator.core.french import written
 from evaluator.core.kinds.base import code
-from evaluator.core.wording import lowered, words
+from evaluator.core.wording import lowered, words, written
 from evaluator.versions.handbook import build, to_html, to_markdown
 
 _EU = "les États membres de l'Union européenne"

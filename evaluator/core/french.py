@@ -66,24 +66,6 @@ ROUNDING_WORDS = {"down": "au centime inférieur", "up": "au centime supérieur"
                   "half_even": "au plus proche, au pair"}
 
 
-class Written(str):
-    """A text as a person reads it (a label with its ``{parameter}`` placeholders filled in, an
-    expression in words) that keeps what the policy file writes (``source``): two versions are
-    compared on what they write, so that a text quoting a parameter is not changed by its value alone."""
-
-    source: str
-
-    def __new__(cls, shown: str, source: str | None = None) -> Written:
-        text = super().__new__(cls, shown)
-        text.source = shown if source is None else source  # unpickled: the state restores it
-        return text
-
-
-def written(text: str) -> str:
-    """What the policy file writes of ``text``."""
-    return text.source if isinstance(text, Written) else text
-
-
 def quantity(value: object, unit: str | None) -> str:
     """A value in the unit a policy parameter or a fact declares."""
     if isinstance(value, date):

@@ -4,7 +4,7 @@ A checked expression is told from the labels of the facts it reads, the labels a
 parameters and the labels of the lists: ``mutualised or licence_count >= licence_threshold`` reads
 « demande mutualisée ou licences des entités couvertes est au moins seuil de licences du taux majoré
 (500) ». Mixed ``and`` / ``or`` are parenthesised; a shape the renderer does not know is shown as
-written, never an error.
+written, never an error. A text told in words keeps what the policy writes (``Written``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,24 @@ from enum import Enum
 from typing import Any, Protocol
 
 from evaluator.core import french
+
+
+class Written(str):
+    """A text as a person reads it (a label with its ``{parameter}`` placeholders filled in, an
+    expression in words) that keeps what the policy file writes (``source``): two versions are
+    compared on what they write, so that a text quoting a parameter is not changed by its value alone."""
+
+    source: str
+
+    def __new__(cls, shown: str, source: str | None = None) -> Written:
+        text = super().__new__(cls, shown)
+        text.source = shown if source is None else source  # unpickled: the state restores it
+        return text
+
+
+def written(text: str) -> str:
+    """What the policy file writes of ``text``."""
+    return text.source if isinstance(text, Written) else text
 
 
 class Symbol(Protocol):

@@ -24,6 +24,7 @@ from evaluator.core.kinds.base import SETTING, Description, Noun
 from evaluator.core.kinds.beneficiaries import CATEGORY
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
+from evaluator.core.wording import written
 from evaluator.versions.handbook import Block, Table, calculation, interpretations
 from evaluator.versions.handbook import to_html as document_html
 
@@ -146,13 +147,13 @@ def _changes(previous: Rule | None, rule: Rule) -> Iterator[Change]:
             f"Nouvelle lecture retenue : {rule.label}"
         yield Change(path, "added", noun, rule.label, None, None, None, text, rule.subject)
         return
-    if french.written(previous.label) != french.written(rule.label) and rule.kind is not NOTE:
+    if written(previous.label) != written(rule.label) and rule.kind is not NOTE:
         yield Change(path, "changed", noun, rule.label, "libellé", previous.label, rule.label,
                      f"Libellé modifié : « {previous.label} » → « {rule.label} »", rule.subject)
     old_fields = dict((*previous.fields, ("clause", previous.clause or "")))
     for name, value in (*rule.fields, ("clause", rule.clause or "")):
         was = old_fields.get(name)
-        if was is not None and french.written(was) != french.written(value):
+        if was is not None and written(was) != written(value):
             yield Change(path, "changed", noun, rule.label, name, was, value, _changed(rule, name, was, value),
                          rule.subject)
 

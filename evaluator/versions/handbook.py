@@ -17,9 +17,9 @@ from itertools import combinations
 from evaluator.core import french
 from evaluator.core.expressions import PRECISION
 from evaluator.core.facts import AGGREGATE_DOMAINS, Aggregate
-from evaluator.core.french import Written
 from evaluator.core.kinds.base import Kind, code
 from evaluator.core.policy import Policy
+from evaluator.core.wording import Written, written
 
 Block = tuple[str, object]
 
@@ -123,7 +123,7 @@ def calculation(aggregate: Aggregate) -> str:
     told = [(joint, code(expression, "")) for joint, expression in ((" de ", aggregate.of), (" si ", aggregate.where))
             if expression is not None]
     return Written(operation + "".join(joint + text for joint, text in told),
-                   operation + "".join(joint + french.written(text) for joint, text in told))
+                   operation + "".join(joint + written(text) for joint, text in told))
 
 
 def rate_table(policy: Policy) -> Table:

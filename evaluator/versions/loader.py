@@ -35,10 +35,11 @@ from evaluator.core.facts import (
     Stage,
     model_value,
 )
-from evaluator.core.french import Written, quantity
+from evaluator.core.french import quantity
 from evaluator.core.kinds.base import Section, placeholder
 from evaluator.core.kinds.registry import SECTIONS
 from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
+from evaluator.core.wording import Written
 from evaluator.reading.files import read_regular
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem

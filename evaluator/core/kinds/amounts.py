@@ -135,6 +135,6 @@ def _describe_tranche(tranche: Tranche, _policy: Policy) -> Description:
 
 TRANCHE = Kind("tranche", Noun("versement", False), lambda policy: policy.payments.tranches, _tranche_branches,
                _describe_tranche)
-STATUS_SECTION = Section("statuses", "Statut d'un dossier", (STATUS,), decide_status, lambda policy: policy.statuses,
-                         load_statuses)
-SECTION = Section("payments", "Versements", (TRANCHE,), evaluate, lambda policy: policy.payments, load)
+STATUS_SECTION: Section = Section("statuses", "Statut d'un dossier", (STATUS,), decide_status,
+                                   lambda policy: policy.statuses, load_statuses)
+SECTION: Section = Section("payments", "Versements", (TRANCHE,), evaluate, lambda policy: policy.payments, load)

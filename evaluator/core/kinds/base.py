@@ -12,8 +12,8 @@ from evaluator.core.decision import EntityRow, MissingDocument
 from evaluator.core.expressions import Expression, Type, compile_expression
 from evaluator.core.facts import FactTable, Level, Stage
 from evaluator.core.findings import Applied, Status
-from evaluator.core.french import Written
 from evaluator.core.policy import Bonus, Indicator, Policy, Tranche
+from evaluator.core.wording import Written
 from evaluator.reading.problems import JsonPath
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class Loader(Protocol):
 
 def code(expression: Expression | None, otherwise: str) -> str:
     """An expression as a rule tells it: in French words, then as written (marked as code: `...`), or
-    ``otherwise`` when there is none. Versions compare on what is written (``french.Written``)."""
+    ``otherwise`` when there is none. Versions compare on what is written (``wording.Written``)."""
     if expression is None:
         return otherwise
     source = f"`{expression.text}`"

@@ -149,5 +149,5 @@ CATEGORY = Kind("category", Noun("catégorie", True, "value"), lambda policy: po
                 _category_branches, _describe_category)
 UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
                         _unknown_branches, _describe_unknown)
-SECTION = Section("beneficiaries", "Bénéficiaires", (CATEGORY, UNKNOWN_CATEGORY), evaluate,
+SECTION: Section = Section("beneficiaries", "Bénéficiaires", (CATEGORY, UNKNOWN_CATEGORY), evaluate,
                   lambda policy: policy.beneficiaries, load)

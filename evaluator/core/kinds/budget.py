@@ -43,4 +43,4 @@ def _describe(budget: Budget, _policy: Policy) -> Description:
 
 BUDGET = Kind("budget", SETTING, lambda policy: (policy.budget,) if policy.budget.declared else (), _branches,
               _describe)
-SECTION = Section("budget", "Crédits du programme", (BUDGET,), _nothing, lambda policy: policy.budget, load)
+SECTION: Section = Section("budget", "Crédits du programme", (BUDGET,), _nothing, lambda policy: policy.budget, load)

@@ -238,5 +238,5 @@ DEPLOYMENT_CAP = Kind("deployment_cap", SETTING, lambda policy: (policy.expenses
                       _cap_branches, lambda formula, _policy: (("formule", code(formula.expression, "")),))
 CAPS = caps.kind("expense_cap", lambda policy: policy.expenses.caps)
 CHECKS = checks.kind("expense_check", lambda policy: policy.expenses.checks)
-SECTION = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, CAPS, DEPLOYMENT_CAP, CHECKS), evaluate,
-                  lambda policy: policy.expenses, load)
+SECTION: Section = Section("expenses", "Dépenses", (EXPENSE_KIND, FUNDED_PERIOD, CAPS, DEPLOYMENT_CAP, CHECKS),
+                           evaluate, lambda policy: policy.expenses, load)

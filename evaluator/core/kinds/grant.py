@@ -90,4 +90,4 @@ SPLIT = Kind("grant_split", SETTING, lambda policy: (policy.grant,) if policy.gr
              lambda grant, _policy: (("partage d'une subvention plafonnée", SPLIT_WORDS[grant.split]),))
 CAPS = caps.kind("grant_cap", lambda policy: policy.grant.caps)
 CHECKS = checks.kind("grant_check", lambda policy: policy.grant.checks)
-SECTION = Section("grant", "Subvention", (CAPS, SPLIT, CHECKS), evaluate, lambda policy: policy.grant, load)
+SECTION: Section = Section("grant", "Subvention", (CAPS, SPLIT, CHECKS), evaluate, lambda policy: policy.grant, load)

@@ -45,5 +45,5 @@ def _branches(_section: Mutualisation, _policy: Policy) -> tuple[Branch, ...]:
 MUTUALISED = Kind("mutualisation", SETTING, lambda policy: (policy.mutualisation,), _branches,
                   lambda section, _policy: (("condition", code(section.mutualised_when, "")),))
 CHECKS = checks.kind("mutualisation_check", lambda policy: policy.mutualisation.checks)
-SECTION = Section("mutualisation", "Mutualisation", (MUTUALISED, CHECKS), evaluate, lambda policy: policy.mutualisation,
-                  load)
+SECTION: Section = Section("mutualisation", "Mutualisation", (MUTUALISED, CHECKS), evaluate,
+                           lambda policy: policy.mutualisation, load)

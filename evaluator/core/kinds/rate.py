@@ -147,4 +147,5 @@ BONUS = Kind("bonus", Noun("bonification", True, "first"), lambda policy: policy
              _describe_bonus)
 CEILING = Kind("ceiling", SETTING, lambda policy: (policy.rate.ceiling,), _ceiling_branches,
                lambda ceiling, _policy: (("taux", french.percent(ceiling.value)),))
-SECTION = Section("rate", "Niveau de financement", (TIER, BONUS, CEILING), evaluate, lambda policy: policy.rate, load)
+SECTION: Section = Section("rate", "Niveau de financement", (TIER, BONUS, CEILING), evaluate,
+                           lambda policy: policy.rate, load)

@@ -98,4 +98,5 @@ def _describe(requirement: Requirement, policy: Policy) -> Description:
 
 REQUIREMENT = Kind("requirement", Noun("pièce exigée", True), lambda policy: policy.documents.requirements,
                    _branches, _describe)
-SECTION = Section("documents", "Pièces du dossier", (REQUIREMENT,), evaluate, lambda policy: policy.documents, load)
+SECTION: Section = Section("documents", "Pièces du dossier", (REQUIREMENT,), evaluate,
+                           lambda policy: policy.documents, load)

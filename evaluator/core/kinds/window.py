@@ -46,4 +46,4 @@ def _describe(window: Window, policy: Policy) -> Description:
 
 
 WINDOW = Kind("window", SETTING, lambda policy: (policy.window,), _branches, _describe)
-SECTION = Section("window", "Période de dépôt", (WINDOW,), evaluate, lambda policy: policy.window, load)
+SECTION: Section = Section("window", "Période de dépôt", (WINDOW,), evaluate, lambda policy: policy.window, load)
