@@ -30,6 +30,8 @@ COMPILED = (
     "evaluator/core/french.py",
     "evaluator/core/decision.py",
     "evaluator/core/application.py",
+    "evaluator/core/summary.py",
+    "evaluator/reading/validation.py",
 )
 """The modules compiled, as globs from the project's root. mypyc makes a ``functools.cached_property``
 a plain property, computed at every read: the decision's (its findings and figures as Python

@@ -7,10 +7,9 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -176,30 +175,38 @@ _Validator = validators.extend(
 )
 
 
-@dataclass(frozen=True, eq=False)
 class Schema:
     """A JSON Schema documents are checked against: a bundled one, or the application schema of a
     policy version (``application.application_schema``), with its detailed validator and its fast
-    check, each made once."""
+    check, each made once, when first used. (Kept in attributes, not ``functools.cached_property``,
+    which mypyc, compiling this module in a wheel, makes a plain property, computed at every read.)"""
 
-    name: str
-    root: dict[str, Any]
+    __slots__ = ("_accepts", "_validator", "name", "root")
 
-    @cached_property
+    def __init__(self, name: str, root: dict[str, Any]) -> None:
+        self.name = name
+        self.root = root
+        self._validator: Draft202012Validator | None = None
+        self._accepts: Callable[[Any], bool] | None = None
+
+    @property
     def validator(self) -> Draft202012Validator:
-        checker: Draft202012Validator = _Validator(self.root, format_checker=FORMATS)
-        return checker
+        if self._validator is None:
+            self._validator = _Validator(self.root, format_checker=FORMATS)
+        return self._validator
 
-    @cached_property
-    def accepts(self) -> Callable[[Any], bool]:
+    def accepts(self, data: Any) -> bool:
         """A fast yes-or-no check of a document: its structure by jsonschema-rs, then its formats
         in Python, on the texts the schema gives a format to (cheaper than having jsonschema-rs call
         back into Python for each). It only ever says yes for a document the detailed validation
         accepts."""
-        is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
-                                                                      validate_formats=False).is_valid
-        formats_hold = _formats_checker(format_plan(self.root))
-        return lambda data: is_valid(data) and formats_hold(data)
+        check = self._accepts
+        if check is None:
+            is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
+                                                                          validate_formats=False).is_valid
+            formats_hold = _formats_checker(format_plan(self.root))
+            check = self._accepts = lambda document: is_valid(document) and formats_hold(document)
+        return check(data)
 
 
 @cache
