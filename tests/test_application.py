@@ -82,6 +82,14 @@ def test_missing_required_key(policy):
     problems = _problems(policy, ("  category: commune\n", ""))
     assert problems[0].message == "clé obligatoire manquante : « category »"
     assert problems[0].path == ("applicant",)
+    assert problems[0].missing == ("category",)  # what a form reads to show it beside the field
+    assert "missing" not in problems[0].to_dict()  # the refusal formats are unchanged
+
+
+def test_keys_missing_together_are_each_named(policy):
+    problems = _problems(policy, ("  category: commune\n", ""), ("  licences: 120\n", ""))
+    assert problems[0].message == "clés obligatoires manquantes : « category », « licences »"
+    assert problems[0].missing == ("category", "licences")
 
 
 def test_two_solutions_are_refused(policy):

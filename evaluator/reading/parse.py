@@ -70,13 +70,13 @@ class Document:
         """The position of ``path``, or of its nearest located ancestor."""
         return nearest(self.locations, path)
 
-    def problem(self, path: JsonPath, message: str, hint: str | None = None) -> Problem:
+    def problem(self, path: JsonPath, message: str, hint: str | None = None, missing: tuple[str, ...] = ()) -> Problem:
         where = self.locate(path)
         if where is None:
-            return Problem(self.source, message, path=path, hint=hint)
+            return Problem(self.source, message, path=path, hint=hint, missing=missing)
         line, column = where
         excerpt = self.lines[line - 1] if 0 < line <= len(self.lines) else None
-        return Problem(self.source, message, line, column, path, hint, excerpt)
+        return Problem(self.source, message, line, column, path, hint, excerpt, missing=missing)
 
 
 def nearest(places: Mapping[JsonPath, P], path: JsonPath) -> P | None:

@@ -49,6 +49,9 @@ class Problem:
     cell: str | None = None
     """In a workbook, the sheet and the cell (``Dépenses!D7``), where ``line`` and ``column`` locate
     a text."""
+    missing: tuple[str, ...] = ()
+    """The keys missing at ``path``, for a problem that says some are (what a form shows beside each
+    field); the message names them too. Not part of the JSON form."""
 
     def location(self) -> str:
         where = self.source

@@ -420,8 +420,9 @@ def _problem(document: Document, error: ValidationError, root: dict[str, Any],
                    if isinstance(value, dict) and key not in value and (path, key) not in misspelt]
         if len(missing) > 1:
             return document.problem(path, "clés obligatoires manquantes : " + ", ".join(f"« {k} »" for k in missing),
-                                    hint)
-        return document.problem(path, f"clé obligatoire manquante : « {missing[0] if missing else '?'} »", hint)
+                                    hint, tuple(missing))
+        return document.problem(path, f"clé obligatoire manquante : « {missing[0] if missing else '?'} »", hint,
+                                tuple(missing))
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         key, intended = (_unknown_keys(error, root) or [("?", None)])[0]
         known = sorted(_known_properties(subschema, root))

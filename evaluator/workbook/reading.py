@@ -101,8 +101,8 @@ class PlacedDocument(Document):
 
     cells: Mapping[JsonPath, str] = field(default_factory=dict)
 
-    def problem(self, path: JsonPath, message: str, hint: str | None = None) -> Problem:
-        return Problem(self.source, message, path=path, hint=hint, cell=self.place(path))
+    def problem(self, path: JsonPath, message: str, hint: str | None = None, missing: tuple[str, ...] = ()) -> Problem:
+        return Problem(self.source, message, path=path, hint=hint, cell=self.place(path), missing=missing)
 
     def place(self, path: JsonPath) -> str | None:
         return nearest(self.cells, path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -329,11 +328,7 @@ def _fields_of(problem: Problem) -> list[str]:
     """The form fields a problem is about: the one at its path, or, for keys missing from a place,
     each of them (« clés obligatoires manquantes : « name », « siren » »)."""
     name = field_name(problem.path or ())
-    missing = _MISSING.findall(problem.message) if problem.message.startswith("clé") else []
-    return [f"{name}.{key}" if name else key for key in missing] or [name]
-
-
-_MISSING = re.compile(r"« ([a-z_][a-z0-9_]*) »")
+    return [f"{name}.{key}" if name else key for key in problem.missing] or [name]
 
 
 def _known(form: Form, name: str) -> bool:
