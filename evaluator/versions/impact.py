@@ -155,7 +155,7 @@ class Amendment:
             for key in keys:
                 rule, was, now = key[0], old.get(key), new.get(key)
                 if rule in self.labels and rule not in found and self._differs(was, now, loose):
-                    found[rule] = RuleChange(rule, was and was.branch, now and now.branch)
+                    found[rule] = RuleChange(rule, was.branch if was else None, now.branch if now else None)
             if found:
                 break
         return tuple(sorted(found.values(), key=lambda change: order[change.rule]))
