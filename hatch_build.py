@@ -30,15 +30,18 @@ COMPILED = (
     "evaluator/core/french.py",
     "evaluator/core/decision.py",
     "evaluator/core/application.py",
+    "evaluator/core/facts.py",
     "evaluator/core/summary.py",
     "evaluator/reading/validation.py",
 )
 """The modules compiled, as globs from the project's root. mypyc makes a ``functools.cached_property``
 a plain property, computed at every read: the decision's (its findings and figures as Python
-objects, read a few times by a report) cost little that way, but the policy's and the facts' tables are
-read for every decision, and compiled, ``core/facts.py`` made decisions 2.6 times slower and
-``core/policy.py`` reading 20 times: they stay Python. So does ``core/wording.py``: mypyc does not
-compile a subclass of ``str`` (``Written``)."""
+objects, read a few times by a report) cost little that way, but the tables the policy model caches
+so are read for every decision: compiled, ``core/policy.py`` made reading 20 times slower, and
+stays Python (``core/facts.py`` did too, 2.6 times slower, until its table was made when built).
+So does ``core/wording.py``: mypyc compiles no subclass of ``str`` (``Written``); and the batch
+(``service/batch.py``), whose ``Interrupted`` is a ``KeyboardInterrupt``."""
+
 
 GROUP = "evaluator.core.native"
 """The name of the extension that holds the compiled code the modules share (inside the package,

@@ -16,10 +16,9 @@ A policy expression may only read the facts known at the point where it is evalu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
-from functools import cached_property
 from typing import Any, Literal
 
 from evaluator.core.expressions import Expression, Symbol, Type
@@ -189,11 +188,12 @@ class FactTable:
     aggregates: tuple[Aggregate, ...]
     clause: str
     interpretation: str | None
+    application: dict[str, Fact] = field(init=False, repr=False, compare=False)
+    """The facts of the application level, in order: the engine's, then the declared fields
+    (an entity's as the applicant's), then the aggregates."""
+    optional: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def application(self) -> dict[str, Fact]:
-        """The facts of the application level, in order: the engine's, then the declared fields
-        (an entity's as the applicant's), then the aggregates."""
+    def __post_init__(self) -> None:
         found = {fact.name: fact for fact in ENGINE_FACTS}
         for core in ENTITY_CORE[2:]:
             name = APPLICANT_PREFIX + core.name
@@ -206,7 +206,8 @@ class FactTable:
             elif item.level in ("application", "solution"):
                 found[item.name] = fact
         found.update((aggregate.name, aggregate.fact()) for aggregate in self.aggregates)
-        return found
+        object.__setattr__(self, "application", found)
+        object.__setattr__(self, "optional", frozenset(name for name, fact in found.items() if fact.optional))
 
     def items(self, level: Level) -> dict[str, Fact]:
         """The facts of each entity, expense line or document: the core ones and the declared."""
@@ -224,10 +225,6 @@ class FactTable:
     def scope(self, level: Level) -> dict[str, Symbol]:
         """What an expression about one entity, expense line or document may read."""
         return {name: fact.symbol() for name, fact in self.items(level).items()}
-
-    @cached_property
-    def optional(self) -> frozenset[str]:
-        return frozenset(name for name, fact in self.application.items() if fact.optional)
 
     def at(self, level: Level) -> tuple[Field, ...]:
         return tuple(item for item in self.fields if item.level == level)
