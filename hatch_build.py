@@ -1,14 +1,14 @@
 """The wheel's build step: the evaluation core compiled to C by mypyc.
 
-The modules of ``COMPILED`` — the kinds of rules, the engine, the findings, the decision and the
-application model — are the same Python source, compiled by mypyc (the compiler of mypy) into
-extension modules that Python imports before the ``.py`` files shipped beside them. Nothing is
+The modules of ``COMPILED`` are the same Python source, compiled by mypyc (the compiler of mypy)
+into extension modules that Python imports before the ``.py`` files shipped beside them. Nothing is
 written twice: the source is the only statement of the semantics, and ``tests/test_compiled.py``
 builds the wheel and checks that it decides byte for byte as the source does.
 
 Only a regular wheel is compiled (``pip install .``); an editable install (``pip install -e .``)
 runs the source as it is edited. ``GUICHET_PURE_PYTHON=1`` builds a pure-Python wheel; so does a
-machine without a C compiler, with a warning.
+machine without a C compiler or Python's headers, with a warning (``pip install -v`` shows it). On a
+machine that has them, a compilation that fails fails the build, with mypyc's output.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,13 @@ import sys
 from mypyc.build import mypycify
 from setuptools import setup
 
+options = ["--config-file", "mypyc.ini"]  # this build's options alone, never those of the machine's user
 setup(name="guichet-core", script_args=["build_ext", "--inplace"],
-      ext_modules=mypycify(["--ignore-missing-imports", *sys.argv[2:]], group_name=sys.argv[1], opt_level="3"))
+      ext_modules=mypycify([*options, *sys.argv[2:]], group_name=sys.argv[1], opt_level="3"))
 """
+_OPTIONS = "[mypy]\nignore_missing_imports = True\n"
+"""mypy's options for the compilation: the runtime dependencies are not in the build's environment
+(their types are then ``Any``); the source's own checks are ``mypy --strict``, in the suite."""
 
 
 def compile_core(root: Path, into: Path) -> list[Path]:
@@ -62,26 +67,49 @@ def compile_core(root: Path, into: Path) -> list[Path]:
     the extension modules built, relative to ``into``. Raises ``subprocess.CalledProcessError`` with
     the compiler's output when it fails."""
     shutil.copytree(root / "evaluator", into / "evaluator", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    (into / "mypyc.ini").write_text(_OPTIONS, encoding="utf-8")
     sources = sorted(str(path.relative_to(into)) for pattern in COMPILED for path in into.glob(pattern)
                      if path.name != "__init__.py")  # a package compiled by mypyc outside the top level loses its path
     subprocess.run([sys.executable, "-c", _SETUP, GROUP, *sources], cwd=into, check=True, capture_output=True,
                    text=True)
-    return sorted(path.relative_to(into) for path in (into / "evaluator").rglob("*.so"))
+    return sorted(path.relative_to(into) for path in (into / "evaluator").rglob("*")
+                  if path.name.endswith(EXTENSIONS))
+
+
+EXTENSIONS = (".so", ".pyd")
+"""What extension modules are called (Linux and macOS, Windows)."""
+
+
+def compiler_missing() -> str | None:
+    """What this machine lacks to compile the core: a C compiler or Python's headers; ``None``."""
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    if sys.platform != "win32" and shutil.which(compiler) is None:
+        return f"pas de compilateur C ({compiler})"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
+        return "pas d'en-têtes de Python (Python.h)"
+    return None
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling: the build's, not the tests'
     """Adds the compiled core to a regular wheel."""
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        if self.target_name != "wheel" or version != "standard" or os.environ.get("GUICHET_PURE_PYTHON"):
+        if self.target_name != "wheel" or version != "standard" or os.environ.get("GUICHET_PURE_PYTHON") == "1":
+            return
+        missing = compiler_missing()
+        if missing is not None:
+            self.app.display_warning(f"guichet : cœur non compilé ({missing}), roue en Python pur")
             return
         into = Path(tempfile.mkdtemp(prefix="guichet-mypyc-"))
         try:
             built = compile_core(Path(self.root), into)
-        except (OSError, subprocess.CalledProcessError) as error:
-            output = getattr(error, "stderr", None) or getattr(error, "stdout", None) or str(error)
-            self.app.display_warning(f"guichet : cœur non compilé (mypyc a échoué), roue en Python pur.\n{output}")
-            return
+        except subprocess.CalledProcessError as error:
+            shutil.rmtree(into, ignore_errors=True)
+            raise RuntimeError(f"guichet : la compilation du cœur par mypyc a échoué\n{error.stdout}\n{error.stderr}\n"
+                               "(GUICHET_PURE_PYTHON=1 construit une roue en Python pur)") from None
+        except BaseException:
+            shutil.rmtree(into, ignore_errors=True)
+            raise
         self._built = into
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

@@ -28,6 +28,12 @@ settings.load_profile(os.environ.get("GUICHET_HYPOTHESIS_PROFILE", "ci"))
 POLICY_FILE = ROOT / "policies" / "guichet-cofinancement" / "1.0.yaml"
 EXAMPLES = ROOT / "examples"
 
+# tests/test_compiled.py runs the suite against the wheel's compiled core: it must be that core here.
+if os.environ.get("GUICHET_EXPECT_COMPILED") == "1":
+    import evaluator.core.engine
+
+    assert Path(evaluator.core.engine.__file__).suffix in (".so", ".pyd"), evaluator.core.engine.__file__
+
 
 @pytest.fixture(scope="session")
 def policy_text() -> str:

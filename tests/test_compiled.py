@@ -30,8 +30,11 @@ from pathlib import Path
 sys.path.append(sys.argv[1] + "/bench")
 from generate import applications
 
+import evaluator.core.engine
 from evaluator import InputError, Registry
 from evaluator.testing.cases import collect
+
+print("core" + Path(evaluator.core.engine.__file__).suffix, file=sys.stderr)  # which decides: .so compiled, .py source
 
 registry = Registry.from_directory(Path(sys.argv[2]), drafts="allow")
 cases, problems = collect([Path(path) for path in sys.argv[4:]])
@@ -49,9 +52,12 @@ for mapping in applications(int(sys.argv[3]), seed=12):
 
 def _python(path: Path, *arguments: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
     """Python run with ``evaluator`` read from ``path`` first (the unpacked wheel, or the source),
-    the current directory not added to its path (``-P``)."""
+    the current directory not added to its path (``-P``); the suite's conftest then checks that the
+    core it tests is the compiled one, when it is the wheel's."""
+    compiled = "1" if path != ROOT else ""
     return subprocess.run([sys.executable, "-P", *arguments], capture_output=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1",
+                               "GUICHET_EXPECT_COMPILED": compiled})
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +97,7 @@ def test_the_compiled_core_decides_byte_for_byte_as_the_source(wheel: Path, tmp_
     for path in (wheel, ROOT):
         result = _python(path, "-c", DECIDE_ALL, *arguments, cwd=tmp_path, timeout=600)
         assert result.returncode == 0, result.stderr.decode()[-3000:]
+        assert ("core.py" if path == ROOT else "core.so") in result.stderr.decode().split()
         outputs.append(result.stdout)
     compiled, source = outputs
     assert compiled.count(b"\n") > 3000 + 200 and compiled.count(b'"status":"eligible"') > 100

@@ -43,18 +43,22 @@ class Applied:
         self.message: Final = message
         self.parameters: Final = parameters
 
-    def _fields(self) -> tuple[Any, ...]:
+    def _values(self) -> tuple[Any, ...]:
         return (self.rule, self.outcome, self.clause, self.effect, self.inputs, self.entity, self.branch,
                 self.message, self.parameters)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Applied) and self._fields() == other._fields()
+        if not isinstance(other, Applied):
+            return NotImplemented
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
-        return hash(self._fields())
+        return hash(self._values())
 
     def __repr__(self) -> str:
-        return f"Applied({', '.join(map(repr, self._fields()))})"
+        named = zip(("rule", "outcome", "clause", "effect", "inputs", "entity", "branch", "message", "parameters"),
+                    self._values(), strict=True)
+        return f"Applied({', '.join(f'{name}={value!r}' for name, value in named)})"
 
     @property
     def text(self) -> str:

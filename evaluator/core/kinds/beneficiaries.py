@@ -150,4 +150,4 @@ CATEGORY = Kind("category", Noun("catégorie", True, "value"), lambda policy: po
 UNKNOWN_CATEGORY = Kind("unknown_category", SETTING, lambda policy: (policy.beneficiaries.unknown_category,),
                         _unknown_branches, _describe_unknown)
 SECTION: Section = Section("beneficiaries", "Bénéficiaires", (CATEGORY, UNKNOWN_CATEGORY), evaluate,
-                  lambda policy: policy.beneficiaries, load)
+                           lambda policy: policy.beneficiaries, load)

@@ -104,8 +104,10 @@ def kind(name: str, rules: Callable[[Policy], Iterable[Check]]) -> Kind:
 SOVEREIGNTY_CRITERIA = kind("sovereignty_criterion", lambda policy: policy.sovereignty.checks)
 CONDITIONS = kind("condition", lambda policy: policy.conditions.checks)
 SOVEREIGNTY: Section = Section("sovereignty", "Souveraineté de la solution", (SOVEREIGNTY_CRITERIA,),
-                      lambda work: run(work, work.policy.sovereignty.checks), lambda policy: policy.sovereignty,
-                      lambda loader: load_group(loader, "sovereignty", "criteria"))
+                               lambda work: run(work, work.policy.sovereignty.checks),
+                               lambda policy: policy.sovereignty,
+                               lambda loader: load_group(loader, "sovereignty", "criteria"))
 REGULATIONS: Section = Section("conditions", "Conditions réglementaires", (CONDITIONS,),
-                      lambda work: run(work, work.policy.conditions.checks), lambda policy: policy.conditions,
-                      lambda loader: load_group(loader, "conditions", "checks"))
+                               lambda work: run(work, work.policy.conditions.checks),
+                               lambda policy: policy.conditions,
+                               lambda loader: load_group(loader, "conditions", "checks"))

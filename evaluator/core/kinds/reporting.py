@@ -44,5 +44,5 @@ def _branches(indicator: Indicator, _policy: Policy) -> tuple[Branch, ...]:
 INDICATOR = Kind("indicator", Noun("indicateur", False), lambda policy: policy.reporting.indicators, _branches,
                  lambda indicator, _policy: (("quand", code(indicator.when, "toujours")),
                                              ("fréquence", indicator.frequency)))
-SECTION: Section = Section("reporting", "Indicateurs d'impact", (INDICATOR,), evaluate, lambda policy: policy.reporting,
-                  load)
+SECTION: Section = Section("reporting", "Indicateurs d'impact", (INDICATOR,), evaluate,
+                           lambda policy: policy.reporting, load)
