@@ -35,14 +35,15 @@ COMPILED = (
     "evaluator/core/summary.py",
     "evaluator/reading/validation.py",
 )
-"""The modules compiled, as globs from the project's root. mypyc makes a ``functools.cached_property``
-a plain property, computed at every read: the decision's (its findings and figures as Python
-objects, read a few times by a report) cost little that way, but the tables the policy model caches
-so are read for every decision: compiled, ``core/policy.py`` made reading 20 times slower, and
-stays Python (``core/facts.py`` did too, 2.6 times slower, until its table was made when built).
-So does ``core/wording.py``: mypyc compiles no subclass of ``str`` (``Written``); and the batch
+"""The modules compiled, as globs from the project's root. What stays Python, and why:
+``core/policy.py``, because mypyc makes a ``functools.cached_property`` a plain property, computed
+at every read, and the tables the policy caches so are read for every decision (compiled, reading
+took 20 times longer; the decision's cached properties, read a few times by a report, cost little);
+``core/wording.py``, because mypyc compiles no subclass of ``str`` (``Written``); the batch
 (``service/batch.py``), whose ``Interrupted`` is a ``KeyboardInterrupt``."""
 
+EXTENSIONS = (".so", ".pyd")
+"""What extension modules are called (Linux and macOS, Windows)."""
 
 GROUP = "evaluator.core.native"
 """The name of the extension that holds the compiled code the modules share (inside the package,
@@ -66,7 +67,8 @@ def compile_core(root: Path, into: Path) -> list[Path]:
     """Compile the modules of ``COMPILED`` found under ``root`` in a copy made in ``into``; return
     the extension modules built, relative to ``into``. Raises ``subprocess.CalledProcessError`` with
     the compiler's output when it fails."""
-    shutil.copytree(root / "evaluator", into / "evaluator", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    stale = shutil.ignore_patterns("__pycache__", *(f"*{suffix}" for suffix in EXTENSIONS))
+    shutil.copytree(root / "evaluator", into / "evaluator", ignore=stale)
     (into / "mypyc.ini").write_text(_OPTIONS, encoding="utf-8")
     sources = sorted(str(path.relative_to(into)) for pattern in COMPILED for path in into.glob(pattern)
                      if path.name != "__init__.py")  # a package compiled by mypyc outside the top level loses its path
@@ -75,9 +77,6 @@ def compile_core(root: Path, into: Path) -> list[Path]:
     return sorted(path.relative_to(into) for path in (into / "evaluator").rglob("*")
                   if path.name.endswith(EXTENSIONS))
 
-
-EXTENSIONS = (".so", ".pyd")
-"""What extension modules are called (Linux and macOS, Windows)."""
 
 
 def compiler_missing() -> str | None:
