@@ -27,7 +27,7 @@ def installed() -> str:
     import evaluator.core.engine
 
     where = Path(evaluator.core.engine.__file__)
-    kind = "cœur compilé par mypyc" if where.suffix == ".so" else "Python pur"
+    kind = "Python pur" if where.suffix == ".py" else "cœur compilé par mypyc"  # .so, or .pyd on Windows
     return f"guichet : {kind} ({where.parent.parent})"
 
 
