@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from evaluator import InputError, Registry
-from evaluator.core.application import accepted_line
+from evaluator.core.application import accepted_line, plain_json
 from evaluator.core.report import render_text
 from evaluator.reading.files import os_error_text, read_regular
 from evaluator.reading.parse import (
@@ -24,7 +24,6 @@ from evaluator.reading.parse import (
     json_line_document,
     json_lines,
     load_document,
-    plain_json,
     refuse_wide_encoding,
     too_deep,
 )
@@ -173,7 +172,7 @@ def test_a_mapping_nested_too_deep_is_refused_without_recursion(registry: Regist
     nested: Any = "x"
     for _ in range(depth):
         nested = [nested]
-    assert plain_json(nested) is None
+    assert not plain_json(nested)
     application = {**from_yaml, "reference": nested}
     problem = _refused(lambda: registry.evaluate(application))
     assert problem.message == f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)"

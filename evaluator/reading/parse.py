@@ -188,22 +188,6 @@ def _unwritten(value: object) -> None:
     return None
 
 
-def plain_json(value: Any) -> Any | None:
-    """A copy of ``value`` when it is plain JSON data, as ``json`` or ``orjson`` decode it: mappings
-    (``dict``) with text keys, lists, texts without a lone surrogate, integers of at most 64 bits,
-    finite floats, booleans and ``None`` — the copy then equals it, and nothing else. ``None`` for
-    anything else (a ``Decimal``, a tuple, a NaN, a date, a key that is not a text…), which must be
-    read in detail (as is a value nested deeper than ``MAX_DEPTH``)."""
-    try:
-        raw = orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError included
-        return None
-    if too_deep(raw) is not None:
-        return None
-    copied = orjson.loads(raw)
-    return copied if copied == value else None
-
-
 def load_document(raw: bytes, source: str) -> Document:
     """Parse YAML (JSON included) into plain data with locations; refuse anything unsafe."""
     text = decode(raw, source)
@@ -576,7 +560,7 @@ def too_deep(raw: bytes) -> int | None:
     return next(islice(offsets, deepest, None))
 
 
-def _has_surrogates(text: str) -> bool:
+def has_surrogates(text: str) -> bool:
     """Whether ``text`` holds a surrogate (a byte that was not UTF-8, kept by ``json_lines``): a
     quicker question than where, asked first."""
     if text.isascii():
@@ -607,7 +591,7 @@ def canonical_json_line(raw: bytes) -> Any | None:
 def json_line_document(line: str, source: str, number: int) -> Document:
     """One line of a JSON Lines file as a document: numbers as ``Decimal``, duplicate keys refused,
     every problem located at the line."""
-    bad = _NOT_UTF8.search(line) if _has_surrogates(line) else None
+    bad = _NOT_UTF8.search(line) if has_surrogates(line) else None
     if bad is not None:
         message = f"la ligne n'est pas un texte UTF-8 valide (octet 0x{ord(bad[0]) - 0xDC00:02x})"
         raise InputError([Problem(source, message, number, bad.start() + 1, hint="enregistrez le fichier en UTF-8")])

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Final
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -22,7 +22,6 @@ from evaluator.reading.resources import schema
 
 MAX_AMOUNT = Decimal("1000000000")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_SIREN = re.compile(r"[0-9]{9}")
 _TYPE_NAMES = {
     "string": "un texte",
     "integer": "un nombre entier",
@@ -55,7 +54,7 @@ def parse_date(text: str) -> date:
 def check_siren(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    if not _SIREN.fullmatch(value):
+    if len(value) != 9 or not value.isascii() or not value.isdigit():  # (ASCII digits are 0 to 9)
         raise ValueError(f"« {_show(value)} » n'est pas un SIREN : 9 chiffres attendus")
     if not luhn_valid(value):
         raise ValueError(f"« {_show(value)} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
@@ -65,11 +64,15 @@ def check_siren(value: object) -> bool:
 def luhn_valid(digits: str) -> bool:
     """The Luhn check of a SIREN (ASCII digits): every second digit from the right doubled, its
     digits added (``_DOUBLED``), then the sum of all a multiple of ten."""
-    added = digits[-1::-2] + digits[-2::-2].translate(_DOUBLED)
-    return (sum(added.encode()) - 48 * len(added)) % 10 == 0
+    codes = digits.encode()
+    total = 0
+    for index in range(len(codes)):
+        digit = codes[-1 - index] - 48
+        total += _DOUBLED[digit] if index % 2 else digit
+    return total % 10 == 0
 
 
-_DOUBLED = str.maketrans("0123456789", "0246813579")
+_DOUBLED: Final = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def check_money(value: object) -> bool:
@@ -216,9 +219,10 @@ def bundled(name: str) -> Schema:
 
 
 _FORMAT_CHECKS: dict[str, Callable[[str], object]] = {
-    "date": parse_date, "siren": lru_cache(maxsize=4096)(check_siren), "money": parse_money}
-"""A format's check on a text: it raises ``ValueError`` when the text does not have the format (each
-cached: a SIREN comes up to three times in an application, as an entity, a line's and a signatory)."""
+    "date": parse_date, "siren": check_siren, "money": parse_money}
+"""A format's check on a text: it raises ``ValueError`` when the text does not have the format (a
+date and an amount are read again by the model, from their caches; a SIREN is checked each time:
+its check costs less than a cache)."""
 FormatPath = tuple[str, ...]
 """Where a format applies in a document: keys, ``*`` for every item of a list, ``**`` for every
 value of a mapping."""
