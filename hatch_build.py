@@ -32,15 +32,16 @@ COMPILED = (
     "evaluator/core/decision.py",
     "evaluator/core/application.py",
     "evaluator/core/facts.py",
+    "evaluator/core/policy.py",
     "evaluator/core/summary.py",
     "evaluator/reading/validation.py",
 )
-"""The modules compiled, as globs from the project's root. What stays Python, and why:
-``core/policy.py``, because mypyc makes a ``functools.cached_property`` a plain property, computed
-at every read, and the tables the policy caches so are read for every decision (compiled, reading
-took 20 times longer; the decision's cached properties, read a few times by a report, cost little);
-``core/wording.py``, because mypyc compiles no subclass of ``str`` (``Written``); the batch
-(``service/batch.py``), whose ``Interrupted`` is a ``KeyboardInterrupt``."""
+"""The modules compiled, as globs from the project's root. (mypyc makes a
+``functools.cached_property`` a plain property, computed at every read: what the policy model and
+the facts' table derive is set when they are built; the decision's cached properties, read a few
+times by a report, cost little.) What stays Python, and why: ``core/wording.py``, because mypyc
+compiles no subclass of ``str`` (``Written``); the batch (``service/batch.py``), whose
+``Interrupted`` is a ``KeyboardInterrupt``."""
 
 EXTENSIONS = (".so", ".pyd")
 """What extension modules are called (Linux and macOS, Windows)."""

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 
 CORE = {"evaluator.core.engine", "evaluator.core.findings", "evaluator.core.decision", "evaluator.core.application",
-        "evaluator.core.kinds.base", "evaluator.core.kinds.checks", "evaluator.core.kinds.expenses"}
+        "evaluator.core.kinds.base", "evaluator.core.kinds.checks", "evaluator.core.kinds.expenses",
+        "evaluator.core.policy"}
 """Modules the wheel must hold compiled, at least (``hatch_build.COMPILED`` lists them all)."""
 
 DECIDE_ALL = """

@@ -261,29 +261,27 @@ def plain_json(value: object, depth: int = 0) -> bool:
     finite floats, booleans and ``None``, nested at most ``MAX_DEPTH`` levels deep; and nothing
     else (a ``Decimal``, a tuple, a NaN, a date, a key that is not a text…), which must be read in
     detail. A walk that stops at the first value that is not, and never deeper than the bound."""
-    if isinstance(value, str):
-        return type(value) is str and (value.isascii() or not has_surrogates(value))  # (a call saved, mostly)
-    if isinstance(value, dict):
-        if type(value) is not dict or depth >= MAX_DEPTH:
+    if type(value) is str:  # (exact types asked first: compiled, a value known as an int or a float is unboxed)
+        return value.isascii() or not has_surrogates(value)  # (a call saved, mostly)
+    if type(value) is dict:
+        if depth >= MAX_DEPTH:
             return False
-        for key, item in value.items():
-            if not (isinstance(key, str) and plain_json(key) and plain_json(item, depth + 1)):
+        for key, item in value.items():  # noqa: SIM110 (as below)
+            if not (type(key) is str and plain_json(key) and plain_json(item, depth + 1)):
                 return False
         return True
-    if isinstance(value, list):
-        if type(value) is not list or depth >= MAX_DEPTH:
+    if type(value) is list:
+        if depth >= MAX_DEPTH:
             return False
         for item in value:  # noqa: SIM110 (a loop: mypyc makes a generator an object)
             if not plain_json(item, depth + 1):
                 return False
         return True
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return type(value) is int and _INT64_LOW <= value <= _UINT64_HIGH
-    if isinstance(value, float):
-        return type(value) is float and math.isfinite(value)
-    return value is None
+    if type(value) is int:
+        return _INT64_LOW <= value <= _UINT64_HIGH
+    if type(value) is float:
+        return math.isfinite(value)
+    return value is None or type(value) is bool
 
 
 _INT64_LOW: Final = -(2 ** 63)

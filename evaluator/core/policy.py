@@ -1,16 +1,19 @@
 """The policy model: one version of the cahier des charges, as frozen data.
 
 Every rule carries the clause it comes from and, where the text is ambiguous, the interpretation
-the version retains. Expressions are already checked (``Expression``).
+the version retains. Expressions are already checked (``Expression``). What a rule derives from its
+data (the findings known when the policy loads, its messages) is a field set once, when it is built
+(``_derive``; the constructor does not take it), not a ``functools.cached_property``: mypyc, which
+compiles this module in a wheel, makes a cached property a plain property, computed at every read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
-from functools import cached_property, partial
+from functools import partial
 from typing import Any, Literal
 
 from evaluator.core.expressions import Expression
@@ -27,6 +30,12 @@ def _static(rule: str, outcome: Outcome, clause: str, message: str, effect: Stat
             inputs: tuple[str, ...], branch: str) -> Applied:
     """A rule applied whose finding is known when the policy loads (shared by every decision)."""
     return Applied(rule, outcome, clause, effect, inputs, None, branch, message)
+
+
+def _derive(instance: object, **values: object) -> None:
+    """Set the fields a frozen rule derives from its data, in its ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
 
 
 ROUNDING_MODES = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP}
@@ -46,11 +55,11 @@ class Rounding:
     mode: str
     clause: str
     interpretation: str | None
+    apply: Callable[[Decimal], Decimal] = field(init=False, repr=False, compare=False)
+    """Round an amount as the policy says."""
 
-    @cached_property
-    def apply(self) -> Callable[[Decimal], Decimal]:
-        """Round an amount as the policy says."""
-        return partial(Decimal.quantize, exp=self.quantum, rounding=ROUNDING_MODES[self.mode])
+    def __post_init__(self) -> None:
+        _derive(self, apply=partial(Decimal.quantize, exp=self.quantum, rounding=ROUNDING_MODES[self.mode]))
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,10 @@ class Statuses:
     order: tuple[StatusDefinition, ...]
     clause: str
     interpretation: str | None
+    labels: Mapping[Status, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _derive(self, labels={s.id: s.label for s in self.order})
 
     @property
     def rule(self) -> str:
@@ -75,11 +88,7 @@ class Statuses:
 
     def named(self, status: Status) -> str:
         """A status's label."""
-        return self._labels[status]
-
-    @cached_property
-    def _labels(self) -> dict[Status, str]:
-        return {s.id: s.label for s in self.order}
+        return self.labels[status]
 
     def worst(self, statuses: set[Status]) -> Status:
         """The status that takes precedence among ``statuses`` (the last one when empty)."""
@@ -136,10 +145,10 @@ class Category:
     cases: tuple[CategoryCase, ...]
     clause: str
     interpretation: str | None
+    message: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def message(self) -> str:
-        return f"{self.label} : {OUTCOMES[self.outcome]}." + (f" {self.reason}" if self.reason else "")
+    def __post_init__(self) -> None:
+        _derive(self, message=f"{self.label} : {OUTCOMES[self.outcome]}." + (f" {self.reason}" if self.reason else ""))
 
 
 @dataclass(frozen=True)
@@ -175,13 +184,12 @@ class ExpenseKind:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def eligible_text(self) -> str:
-        return f"dépense éligible ({GROUPS[self.group]})."
+    eligible_text: str = field(init=False, repr=False, compare=False)
+    excluded_text: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def excluded_text(self) -> str:
-        return f"non éligible. {self.reason}"
+    def __post_init__(self) -> None:
+        _derive(self, eligible_text=f"dépense éligible ({GROUPS[self.group]}).",
+                excluded_text=f"non éligible. {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -228,17 +236,16 @@ class Check:
     optional: tuple[str, ...]
     """The facts of the test an application may leave out."""
 
-    @cached_property
-    def when_passed(self) -> Applied:
-        """The finding of this check when its test holds."""
-        return _static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, self.test.inputs, "met")
+    when_passed: Applied = field(init=False, repr=False, compare=False)
+    """The finding of this check when its test holds."""
+    when_failed: Applied = field(init=False, repr=False, compare=False)
+    """The finding of this check when its test fails."""
 
-    @cached_property
-    def when_failed(self) -> Applied:
-        """The finding of this check when its test fails."""
-        outcome = FAILED_OUTCOMES[self.on_fail]
-        return _static(self.rule, outcome, self.clause, f"{self.label} : non.", self.on_fail, self.test.inputs,
-                       "failed")
+    def __post_init__(self) -> None:
+        inputs = self.test.inputs
+        _derive(self, when_passed=_static(self.rule, "pass", self.clause, f"{self.label} : oui.", None, inputs, "met"),
+                when_failed=_static(self.rule, FAILED_OUTCOMES[self.on_fail], self.clause, f"{self.label} : non.",
+                                    self.on_fail, inputs, "failed"))
 
 
 @dataclass(frozen=True)
@@ -270,9 +277,10 @@ class Expenses:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def line_caps(self) -> tuple[Cap, ...]:
-        return tuple(cap for cap in self.caps if cap.per == "line")
+    line_caps: tuple[Cap, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _derive(self, line_caps=tuple(cap for cap in self.caps if cap.per == "line"))
 
 
 @dataclass(frozen=True)
@@ -342,12 +350,13 @@ class Tier:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def when_taken(self) -> Applied:
-        """The finding of this tier when it gives the base rate."""
+    when_taken: Applied = field(init=False, repr=False, compare=False)
+    """The finding of this tier when it gives the base rate."""
+
+    def __post_init__(self) -> None:
         message = f"Taux de base : {percent(self.rate)} ({self.label})."
-        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs if self.when else (),
-                       "taken")
+        _derive(self, when_taken=_static(self.rule, "pass", self.clause, message, None,
+                                         self.when.inputs if self.when else (), "taken"))
 
 
 @dataclass(frozen=True)
@@ -369,22 +378,22 @@ class Bonus:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def when_not_met(self) -> Applied:
-        return _static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
-                       self.when.inputs, "not_granted")
+    when_not_met: Applied = field(init=False, repr=False, compare=False)
+    when_unproven: Applied | None = field(init=False, repr=False, compare=False)
+    """Its finding when it is asked for without the evidence it needs (``None``: it needs none)."""
+    when_granted: Applied = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def when_unproven(self) -> Applied:
-        evidence = self.evidence
-        assert evidence is not None, "only a bonus that needs evidence can lack it"
-        message = f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu)."
-        return _static(self.rule, "missing", evidence.clause, message, None, self.when.inputs, "missing_evidence")
-
-    @cached_property
-    def when_granted(self) -> Applied:
-        message = f"{self.label} : accordée, +{percent(self.value)}."
-        return _static(self.rule, "pass", self.clause, message, None, self.when.inputs, "granted")
+    def __post_init__(self) -> None:
+        inputs, evidence = self.when.inputs, self.evidence
+        unproven = None if evidence is None else _static(
+            self.rule, "missing", evidence.clause,
+            f"{self.label} : demandée sans justificatif recevable, non accordée ({evidence.label} attendu).", None,
+            inputs, "missing_evidence")
+        _derive(self, when_unproven=unproven,
+                when_not_met=_static(self.rule, "info", self.clause, f"{self.label} : conditions non réunies.", None,
+                                     inputs, "not_granted"),
+                when_granted=_static(self.rule, "pass", self.clause,
+                                     f"{self.label} : accordée, +{percent(self.value)}.", None, inputs, "granted"))
 
 
 @dataclass(frozen=True)
@@ -433,15 +442,15 @@ class Requirement:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def when_not_required(self) -> Applied:
-        inputs = self.when.inputs if self.when else ()
-        return _static(self.rule, "info", self.clause, f"{self.label} : non requise pour cette demande.", None, inputs,
-                       "not_required")
+    when_not_required: Applied = field(init=False, repr=False, compare=False)
+    when_supplied: Applied = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def when_supplied(self) -> Applied:
-        return _static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), "supplied")
+    def __post_init__(self) -> None:
+        inputs = self.when.inputs if self.when else ()
+        _derive(self, when_not_required=_static(self.rule, "info", self.clause,
+                                                f"{self.label} : non requise pour cette demande.", None, inputs,
+                                                "not_required"),
+                when_supplied=_static(self.rule, "pass", self.clause, f"{self.label} : fournie.", None, (), "supplied"))
 
 
 @dataclass(frozen=True)
@@ -480,16 +489,17 @@ class Indicator:
     clause: str
     interpretation: str | None
 
-    @cached_property
-    def when_not_required(self) -> Applied:
-        inputs = self.when.inputs if self.when else ()
-        return _static(self.rule, "info", self.clause, f"Indicateur non demandé : {self.label}.", None, inputs,
-                       "not_required")
+    when_not_required: Applied = field(init=False, repr=False, compare=False)
+    when_required: Applied = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def when_required(self) -> Applied:
-        return _static(self.rule, "info", self.clause, f"Indicateur à transmettre {self.frequency} : {self.label}.",
-                       None, (), "required")
+    def __post_init__(self) -> None:
+        inputs = self.when.inputs if self.when else ()
+        _derive(self, when_not_required=_static(self.rule, "info", self.clause,
+                                                f"Indicateur non demandé : {self.label}.", None, inputs,
+                                                "not_required"),
+                when_required=_static(self.rule, "info", self.clause,
+                                      f"Indicateur à transmettre {self.frequency} : {self.label}.", None, (),
+                                      "required"))
 
 
 @dataclass(frozen=True)
@@ -535,25 +545,20 @@ class Policy:
     extensions: Mapping[str, Any]
     """What the sections the bundled schema does not know loaded, by section name."""
 
+    application_check: Schema = field(init=False, repr=False, compare=False)
+    covered_aggregates: tuple[Aggregate, ...] = field(init=False, repr=False, compare=False)
+    """The aggregates over the entities covered, known once the beneficiaries are examined."""
+    reader: Reader = field(init=False, repr=False, compare=False)
+    """How this version reads the fields it declares."""
+    constants: dict[str, Any] = field(init=False, repr=False, compare=False)
+    """The parameters and lists, by name: what every expression may read besides the facts."""
+
+    def __post_init__(self) -> None:
+        _derive(self, application_check=Schema(f"application {self.version}", self.application_schema),
+                covered_aggregates=tuple(a for a in self.facts.aggregates if a.fact().stage is Stage.ENTITIES),
+                reader=Reader.of(self.facts),
+                constants={**{key: p.value for key, p in self.parameters.items()},
+                           **{key: item.values for key, item in self.lists.items()}})
+
     def __hash__(self) -> int:
         return hash(self.sha256)
-
-    @cached_property
-    def application_check(self) -> Schema:
-        return Schema(f"application {self.version}", self.application_schema)
-
-    @cached_property
-    def covered_aggregates(self) -> tuple[Aggregate, ...]:
-        """The aggregates over the entities covered, known once the beneficiaries are examined."""
-        return tuple(a for a in self.facts.aggregates if a.fact().stage is Stage.ENTITIES)
-
-    @cached_property
-    def reader(self) -> Reader:
-        """How this version reads the fields it declares."""
-        return Reader.of(self.facts)
-
-    @cached_property
-    def constants(self) -> dict[str, Any]:
-        """The parameters and lists, by name: what every expression may read besides the facts."""
-        return {**{key: p.value for key, p in self.parameters.items()},
-                **{key: item.values for key, item in self.lists.items()}}

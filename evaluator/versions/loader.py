@@ -348,7 +348,7 @@ def _policy_schema(sections: tuple[Section, ...]) -> Schema:
     return Schema("policy+" + "+".join(added), root)
 
 
-_PARTS = frozenset(field.name for field in dataclasses.fields(Policy))
+_PARTS = frozenset(field.name for field in dataclasses.fields(Policy) if field.init)
 """The sections the policy model holds by name; any other section loaded is one of its ``extensions``."""
 
 _EXPRESSION_KEYS = frozenset({"when", "test", "formula", "limit", "mutualised_when", "of", "where"})

@@ -85,11 +85,11 @@ def evaluate(work: Work) -> None:
     supplied = work.supplied
     total = tier.rate
     for bonus in rate.bonuses:
-        evidence = bonus.evidence
+        evidence, unproven = bonus.evidence, bonus.when_unproven
         if not bonus.when.function(facts):
             find(bonus.when_not_met)
-        elif evidence is not None and not any(kind in supplied for kind in evidence.one_of):
-            find(bonus.when_unproven)
+        elif evidence is not None and unproven is not None and not any(kind in supplied for kind in evidence.one_of):
+            find(unproven)
             work.missing.append(missing_evidence(bonus))
         else:
             total += bonus.value
