@@ -7,10 +7,11 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
-from typing import Any, Final
+from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -63,16 +64,16 @@ def check_siren(value: object) -> bool:
 
 def luhn_valid(digits: str) -> bool:
     """The Luhn check of a SIREN (ASCII digits): every second digit from the right doubled, its
-    digits added (``_DOUBLED``), then the sum of all a multiple of ten."""
-    codes = digits.encode()
-    total = 0
-    for index in range(len(codes)):
-        digit = codes[-1 - index] - 48
-        total += _DOUBLED[digit] if index % 2 else digit
+    digits added, then the sum of all a multiple of ten."""
+    number, total, doubled = int(digits), 0, False  # (leading zeros add nothing, doubled or not)
+    while number:
+        digit = number % 10
+        number //= 10
+        if doubled:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+        doubled = not doubled
     return total % 10 == 0
-
-
-_DOUBLED: Final = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def check_money(value: object) -> bool:
@@ -207,8 +208,8 @@ class Schema:
         if check is None:
             is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
                                                                           validate_formats=False).is_valid
-            formats_hold = _formats_checker(format_plan(self.root))
-            check = self._accepts = lambda document: is_valid(document) and formats_hold(document)
+            places = _places(format_plan(self.root))
+            check = self._accepts = lambda document: is_valid(document) and _formats_hold(document, places)
         return check(data)
 
 
@@ -264,50 +265,62 @@ def format_plan(root: dict[str, Any]) -> tuple[tuple[FormatPath, str], ...]:
     return tuple(found)
 
 
-_CHECKED_TYPES = {"money": "(str, float)"}
+_CHECKED_TYPES: dict[str, tuple[type, ...]] = {"money": (str, float)}
 """What a format is checked on, besides texts: an amount written as a float (from ``orjson``, see
 ``parse.canonical_json_line``) is checked as the decimal it prints as, which the model reads."""
 
 
-def _formats_checker(plan: tuple[tuple[FormatPath, str], ...]) -> Callable[[Any], bool]:
-    """A function telling whether every text at the places of ``plan`` has its format (formats
-    apply to texts, and to floats for ``_CHECKED_TYPES``; amounts written as other numbers have
-    their bounds in the schema), written as Python source for the plan: the places as a tree, each
-    key and each list visited once (a loop for each list, a test for each key)."""
+@dataclass(frozen=True)
+class _Places:
+    """Where formats apply under a node of a document (``format_plan`` as a tree): the checks of
+    the node itself (each with the types it applies to), then the places under each key, under each
+    item of a list and under each value of a mapping."""
+
+    checks: tuple[tuple[Callable[[Any], object], tuple[type, ...]], ...]
+    keys: tuple[tuple[str, _Places], ...]
+    items: _Places | None
+    values: _Places | None
+
+
+def _places(plan: tuple[tuple[FormatPath, str], ...]) -> _Places:
+    """The tree of ``plan``'s places: each key and each list of a document visited once."""
     tree: dict[str | None, Any] = {}
     for path, name in plan:
         node = tree
         for part in path:
             node = node.setdefault(part, {})
         node.setdefault(None, []).append(name)  # None, no key of a path: the formats of the place
-    checks = _format_checks(tree, 0, 2) or ["        pass"]  # (a schema with no format: nothing to check)
-    lines = ["def formats_hold(node0):", "    try:", *checks, "    except ValueError:", "        return False",
-             "    return True"]
-    namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "list": list, "dict": dict, "str": str,
-                                                  "float": float, "ValueError": ValueError},
-                                 **{f"check_{name}": check for name, check in _FORMAT_CHECKS.items()}}
-    exec(compile("\n".join(lines), "<format checks>", "exec"), namespace)
-    formats_hold: Callable[[Any], bool] = namespace["formats_hold"]
-    return formats_hold
+    return _place(tree)
 
 
-def _format_checks(tree: dict[str | None, Any], depth: int, level: int) -> list[str]:
-    """The checks of ``tree``'s places, on ``node{depth}``, indented at ``level``."""
-    node, indent, inner = f"node{depth}", "    " * level, "    " * (level + 1)
-    lines = [line for name in tree.get(None, [])
-             for line in (f"{indent}if isinstance({node}, {_CHECKED_TYPES.get(name, 'str')}):",
-                          f"{inner}check_{name}({node})")]
-    keys = [part for part in tree if part not in (None, "*", "**")]
-    if keys:
-        lines.append(f"{indent}if isinstance({node}, dict):")
-        for key in keys:  # a missing key reads None, which is neither a text nor a container
-            lines.append(f"{inner}node{depth + 1} = {node}.get({key!r})")
-            lines += _format_checks(tree[key], depth + 1, level + 1)
-    for part, kind, items in (("*", "list", node), ("**", "dict", f"{node}.values()")):
-        if part in tree:
-            lines += [f"{indent}if isinstance({node}, {kind}):", f"{inner}for node{depth + 1} in {items}:",
-                      *_format_checks(tree[part], depth + 1, level + 2)]
-    return lines
+def _place(tree: dict[str | None, Any]) -> _Places:
+    return _Places(tuple((_FORMAT_CHECKS[name], _CHECKED_TYPES.get(name, (str,))) for name in tree.get(None, [])),
+                   tuple((key, _place(inner)) for key, inner in tree.items() if key not in (None, "*", "**")),
+                   _place(tree["*"]) if "*" in tree else None, _place(tree["**"]) if "**" in tree else None)
+
+
+def _formats_hold(document: Any, places: _Places) -> bool:
+    """Whether every value at ``places`` that a format applies to has its format."""
+    try:
+        _check_formats(document, places)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_formats(node: object, places: _Places) -> None:
+    for check, types in places.checks:
+        if isinstance(node, types):
+            check(node)
+    if places.keys and isinstance(node, dict):
+        for key, inner in places.keys:  # a missing key reads None, which is neither a text nor a container
+            _check_formats(node.get(key), inner)
+    if places.items is not None and isinstance(node, list):
+        for item in node:
+            _check_formats(item, places.items)
+    if places.values is not None and isinstance(node, dict):
+        for item in node.values():
+            _check_formats(item, places.values)
 
 
 def _with_money_bounds(node: Any) -> Any:
