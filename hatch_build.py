@@ -34,6 +34,7 @@ COMPILED = (
     "evaluator/core/facts.py",
     "evaluator/core/policy.py",
     "evaluator/core/summary.py",
+    "evaluator/reading/formats.py",
     "evaluator/reading/validation.py",
 )
 """The modules compiled, as globs from the project's root. (mypyc makes a

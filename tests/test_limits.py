@@ -20,7 +20,7 @@ import pytest
 from evaluator import LiveRegistry, Registry
 from evaluator.core.application import Entity, SuppliedDocument
 from evaluator.core.kinds.requirements import document_problem
-from evaluator.reading.validation import MAX_PROBLEMS as VALIDATION_STOPS
+from evaluator.reading.detailed import MAX_PROBLEMS as VALIDATION_STOPS
 from evaluator.service.http import MAX_ITEM_PROBLEMS, MAX_PROBLEMS, Limits, create_app
 from live_server import running
 

@@ -288,7 +288,7 @@ def _plain(value: Any) -> Any:
 
 
 def test_the_detailed_validation_stops_after_a_bounded_number_of_problems(registry: Registry, application):
-    from evaluator.reading.validation import MAX_PROBLEMS
+    from evaluator.reading.detailed import MAX_PROBLEMS
 
     application["expenses"] = [{"kind": 5, "amount": "x", "entity": 7}] * 900  # 2,700 problems
     with pytest.raises(InputError) as refused:

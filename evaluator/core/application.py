@@ -28,6 +28,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from evaluator.core.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
+from evaluator.reading.formats import decimal_of, parse_date, parse_money
 from evaluator.reading.parse import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -42,8 +43,8 @@ from evaluator.reading.parse import (
     text_line,
 )
 from evaluator.reading.problems import InputError, JsonPath, Problem, raise_if_any
-from evaluator.reading.resources import schema
-from evaluator.reading.validation import ELSEWHERE, Schema, decimal_of, parse_date, parse_money, validate
+from evaluator.reading.resources import ELSEWHERE, schema
+from evaluator.reading.validation import Schema, validate
 
 if TYPE_CHECKING:
     from evaluator.core.policy import Policy

@@ -22,7 +22,7 @@ from enum import IntEnum
 from typing import Any, Literal
 
 from evaluator.core.expressions import Expression, Symbol, Type
-from evaluator.reading.validation import decimal_of, parse_date, parse_money
+from evaluator.reading.formats import decimal_of, parse_date, parse_money
 
 
 class Stage(IntEnum):

@@ -32,3 +32,16 @@ def schema(name: str) -> dict[str, Any]:
     path = bundled_dir("schemas") / f"{name}.schema.json"
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+ELSEWHERE = "x-elsewhere"
+"""In an object of an application schema, what an unknown key is elsewhere (the other versions of
+a policy that declare it), to say so with the key."""
+
+
+def pointed(reference: str, root: dict[str, Any]) -> Any:
+    """What a local ``$ref`` (``#/$defs/date``) points to in the schema ``root``."""
+    target: Any = root
+    for part in reference.removeprefix("#/").split("/"):
+        target = target[part]
+    return target

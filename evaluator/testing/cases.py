@@ -29,9 +29,10 @@ from typing import Any, Literal
 
 from evaluator.core.decision import Decision
 from evaluator.reading.files import read_regular
+from evaluator.reading.formats import parse_date
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
-from evaluator.reading.validation import bundled, parse_date, validate
+from evaluator.reading.validation import bundled, validate
 from evaluator.testing.coverage import rules
 from evaluator.testing.selection import Selection, fold
 from evaluator.versions.registry import Registry

@@ -41,9 +41,10 @@ from evaluator.core.kinds.registry import SECTIONS
 from evaluator.core.policy import NamedList, Parameter, Policy, Rounding, Source
 from evaluator.core.wording import Written
 from evaluator.reading.files import read_regular
+from evaluator.reading.formats import parse_date
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
-from evaluator.reading.validation import Schema, bundled, parse_date, validate
+from evaluator.reading.validation import Schema, bundled, validate
 from evaluator.versions.lock import digest
 
 T = TypeVar("T")

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.core import french
+from evaluator.reading.formats import parse_date
 from evaluator.reading.parse import Document, load_document
 from evaluator.reading.problems import InputError, JsonPath, Problem
-from evaluator.reading.validation import parse_date
 from evaluator.versions.lock import VERSION_NUMBER, version_number
 
 TEXT_KEYS = frozenset({"label", "interpretation", "reason", "condition"})

@@ -8,7 +8,7 @@ from evaluator.core import french
 from evaluator.core.findings import Applied
 from evaluator.core.kinds.base import SETTING, Branch, Description, Kind, Loader, Section, Work, status_words
 from evaluator.core.policy import Policy, Window
-from evaluator.reading.validation import parse_date
+from evaluator.reading.formats import parse_date
 
 
 def load(loader: Loader) -> Window:

@@ -24,9 +24,9 @@ from starlette.staticfiles import StaticFiles
 from evaluator.core import french
 from evaluator.core.decision import Decision
 from evaluator.core.policy import Policy
+from evaluator.reading.formats import parse_date
 from evaluator.reading.parse import load_document
 from evaluator.reading.problems import InputError, Problem, format_path
-from evaluator.reading.validation import parse_date
 from evaluator.service.live import LiveRegistry, PolicySet
 from evaluator.service.workbench import charts
 from evaluator.service.workbench.form import (
