@@ -1,7 +1,7 @@
 """The detailed validation of a document against a JSON Schema (jsonschema): every problem in
-French, with its location and a hint. It runs only on what the fast check (``validation.Schema
-.accepts``) refuses, and is imported then: jsonschema takes some 40 ms to import, a fifth of the
-start of a command that has no problem to tell."""
+French, with its location and a hint. It runs only on what the fast check refuses
+(``validation.Schema.accepts``), and is imported then: jsonschema takes some 40 ms to import, a
+fifth of the start of a command that has no problem to tell."""
 
 from __future__ import annotations
 
