@@ -78,7 +78,10 @@ def _money_text(value: str) -> Decimal:
     """An amount written as a text. (Cached: each amount is read twice, by the schema's format check
     and by the model. Numbers are not: ``1234.5`` and ``1234.50`` are one key for a cache, and two
     amounts as written.)"""
-    text = _YAML_SPECIALS.get(value.strip(), value.strip())
+    if _PLAIN_AMOUNT.fullmatch(value):
+        return Decimal(value)
+    text = value.strip()
+    text = _YAML_SPECIALS.get(text, text)
     if not (_MONEY_TEXT.fullmatch(text) or text in _YAML_SPECIALS.values()):
         raise ValueError(f"« {show(value)} » n'est pas un montant")
     try:
@@ -104,6 +107,9 @@ _CENT = Decimal("0.01")
 _MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 """A decimal written with ASCII digits (an exponent admitted, as in JSON): not ``14_400``, not
 full-width digits."""
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?", re.ASCII)
+"""An amount written as most are (``14400``, ``1234.5``): finite, not negative, with at most two
+decimals and below ``MAX_AMOUNT``, read without the other checks."""
 _YAML_SPECIALS = {".nan": "NaN", ".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity"}
 
 
