@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from itertools import chain
 from typing import Any, Literal
 
 import orjson
@@ -249,8 +248,12 @@ class Decision:
     def _facts_read(self) -> dict[str, Any]:
         """The facts the findings read, each once, in the order first read, in their JSON form."""
         facts = self.facts
-        return {name: json_value(facts[name])
-                for name in dict.fromkeys(chain.from_iterable(entry.inputs for entry in self.trace))}
+        read: dict[str, Any] = {}
+        for entry in self.trace:
+            for name in entry.inputs:
+                if name not in read:
+                    read[name] = json_value(facts[name])
+        return read
 
     def to_json(self, indent: int | None = 2) -> str:
         """The decision as JSON text: indented by two spaces, or compact (``indent=None``)."""
