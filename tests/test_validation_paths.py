@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -257,10 +258,39 @@ def test_a_decoded_mapping_is_taken_as_it_is_and_the_model_shares_nothing_with_i
     assert document.detailed is not None and document.detailed().data["applicant"]["qpv_population_share"] == \
         Decimal("0.45")
     decision = registry.evaluate(application)
-    before = decision.to_bytes()
-    _scramble(application)
-    assert decision.to_bytes() == before
-    assert registry.evaluate(json.loads(json.dumps(_example()))).to_bytes() == before
+    _scramble(application)  # before anything of the decision is read
+    assert decision.to_bytes() == registry.evaluate(json.loads(json.dumps(_example()))).to_bytes()
+
+
+class _Kind(str, Enum):  # noqa: UP042 (not StrEnum: its str() is not its value, which is the point)
+    COMMUNE = "commune"
+
+
+class _Licences(IntEnum):
+    HUNDRED_AND_TWENTY = 120
+
+
+class _Share(float):
+    def __repr__(self) -> str:
+        return "_Share(...)"
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("applicant", "name"), _Text("Commune de Saint-Exemple")), (("applicant", "category"), _Kind.COMMUNE),
+    (("applicant", "licences"), _Licences.HUNDRED_AND_TWENTY), (("applicant", "licences"), _Integer(120)),
+    (("applicant", "qpv_population_share"), _Share(0.45)),
+])
+def test_a_subclass_of_a_text_or_a_number_is_read_as_the_value_it_holds(registry: Registry, path: tuple[str, str],
+                                                                          value: Any):
+    """A mapping that is not plain JSON is copied; a text or a number of a subclass (an enumeration's
+    member, say) is copied as the plain text or number it holds, whatever its ``str`` or ``repr``
+    says: the same decision as from the plain value."""
+    application = json.loads(json.dumps(_example()))
+    plain = registry.evaluate(application).to_bytes()
+    assert application[path[0]][path[1]] == value
+    application[path[0]][path[1]] = value
+    assert not plain_json(application)
+    assert registry.evaluate(application).to_bytes() == plain
 
 
 def _scramble(value: Any) -> None:

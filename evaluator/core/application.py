@@ -11,7 +11,7 @@ they sit, and a field the version does not declare is refused.
 Reading is in two steps: ``load_document`` (or ``accepted_line``, ``mapping_document``) parses;
 ``build_application`` checks the document against the version's schema and what the schema cannot
 tell (kinds the policy knows, distinct SIRENs, expense lines for a known entity), and returns the
-frozen model.
+model (its fields ``Final``: mypy refuses any assignment, and compiled, they are read-only).
 """
 
 from __future__ import annotations
@@ -327,8 +327,14 @@ def _json_copy(root: Any, source: str, problems: list[Problem]) -> Any:
 
 
 def _json_scalar(value: Any, path: JsonPath, source: str, problems: list[Problem]) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
+    """A value as JSON data; a subclass of a text or a number (an enumeration's member, say) as the
+    plain text or number it holds, whatever its ``str`` or ``repr`` says."""
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
     if isinstance(value, float):
         return decimal_of(value)
     if isinstance(value, Decimal):

@@ -70,7 +70,7 @@ def parse_money(value: int | Decimal | float | str) -> Decimal:
 
 def decimal_of(value: int | Decimal | float) -> Decimal:
     """A number as a ``Decimal``; a float as the decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return Decimal(float.__repr__(value)) if isinstance(value, float) else Decimal(value)
 
 
 @lru_cache(maxsize=16384)

@@ -578,7 +578,7 @@ def canonical_json_line(raw: bytes) -> Any | None:
     text and number in its shortest form (``None`` otherwise, and for anything orjson cannot read).
     What it holds is then what ``json_line_document`` reads, but that a number with a fraction or an
     exponent is a float, whose shortest form is the line's text: the decimal it prints as
-    (``validation.decimal_of``)."""
+    (``formats.decimal_of``)."""
     if too_deep(raw) is not None:
         return None
     try:

@@ -715,6 +715,8 @@ def run(live: LiveRegistry, *, host: str = "127.0.0.1", port: int = 8000, decisi
 
     import uvicorn
 
+    import evaluator.reading.detailed  # noqa: F401 (loaded now, and frozen below, not by the first refused request)
+
     # Small requests stay fast while a thread works on a large body: the event loop gets the
     # interpreter back within a millisecond (not five), and the collector, which stops every
     # thread, no longer walks the policies and modules loaded once and for all.

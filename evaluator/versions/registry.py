@@ -221,7 +221,9 @@ class Registry:
     def evaluate(self, application: Mapping[str, Any], version: str | None = None,
                  as_of: date | None = None) -> Decision:
         """Decide an application given as a mapping (decoded JSON); floats are read as the decimal
-        they print as. Raises ``InputError`` with every problem and its JSON path."""
+        they print as. Raises ``InputError`` with every problem and its JSON path. Decoded JSON is
+        read as it is, not copied: it must not change while it is decided (the decision keeps
+        nothing of it)."""
         return self.decide(mapping_document(application), version, as_of)
 
     def evaluate_bytes(self, raw: bytes, source: str, version: str | None = None,
