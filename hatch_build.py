@@ -39,8 +39,8 @@ COMPILED = (
 )
 """The modules compiled, as globs from the project's root. (mypyc makes a
 ``functools.cached_property`` a plain property, computed at every read: what the policy model and
-the facts' table derive is set when they are built; the decision's cached properties, read a few
-times by a report, cost little.) What stays Python, and why: ``core/wording.py``, because mypyc
+the facts' table derive is set when they are built, and a decision keeps the parts it builds when
+they are first read in a dict of its own.) What stays Python, and why: ``core/wording.py``, because mypyc
 compiles no subclass of ``str`` (``Written``); the batch (``service/batch.py``), whose
 ``Interrupted`` is a ``KeyboardInterrupt``."""
 

@@ -35,6 +35,15 @@ def test_example_decisions_are_valid_and_consistent(path, registry: Registry):
     assert decision.to_json() == registry.evaluate_bytes(path.read_bytes(), str(path)).to_json()
 
 
+@pytest.mark.parametrize("part", ["policy", "rate", "amounts", "entities", "payments", "obligations", "findings"])
+def test_a_decision_builds_each_part_once(registry: Registry, part: str):
+    """A decision's parts are built when first read, then kept (from the source and compiled alike)."""
+    decision = registry.evaluate_bytes(EXAMPLES[0].read_bytes(), str(EXAMPLES[0]))
+    assert part not in decision.parts
+    assert getattr(decision, part) is getattr(decision, part)
+    assert decision.parts[part] is getattr(decision, part)
+
+
 def test_yaml_and_json_forms_give_the_same_decision(registry: Registry):
     path = EXAMPLES[0]
     document = load_document(path.read_bytes(), str(path))

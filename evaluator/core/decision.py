@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property, lru_cache
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -20,6 +20,7 @@ Role = Literal["applicant", "co_beneficiary"]
 InputValue = str | int | bool | Decimal | date | tuple[str, ...] | None
 
 DECISION_FORMAT = "1"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,21 @@ class Decision:
     those the evaluation established (never changed once established)."""
     applied: Policy = field(repr=False, compare=False)
     application: Application = field(repr=False, compare=False)
+    parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The parts read so far, by name, each built once (not ``functools.cached_property``, which
+    mypyc, compiling this module in a wheel, makes a plain property, built at every read)."""
 
-    @cached_property
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        """The part ``name``, built by ``build`` the first time it is read."""
+        found: T | None = self.parts.get(name)
+        if found is None:
+            found = self.parts[name] = build()
+        return found
+
+    @property
     def policy(self) -> PolicyReference:
-        return PolicyReference(self.applied.id, self.applied.version, self.applied.sha256, self.selected_for)
+        return self._part("policy", lambda: PolicyReference(self.applied.id, self.applied.version,
+                                                            self.applied.sha256, self.selected_for))
 
     @property
     def status_label(self) -> str:
@@ -172,40 +184,45 @@ class Decision:
         """The licences of the entities covered."""
         return sum(entity.licences for _, entity, _, covered in self.entity_rows if covered)
 
-    @cached_property
+    @property
     def rate(self) -> RateBuildUp:
         tier = self.tier
-        return RateBuildUp(Rated(tier.id, tier.label, tier.rate),
-                           tuple(Rated(bonus.id, bonus.label, bonus.value) for bonus in self.granted),
-                           self.applied.rate.ceiling.value, self.final_rate)
+        return self._part("rate", lambda: RateBuildUp(
+            Rated(tier.id, tier.label, tier.rate), tuple(Rated(bonus.id, bonus.label, bonus.value)
+                                                         for bonus in self.granted),
+            self.applied.rate.ceiling.value, self.final_rate))
 
-    @cached_property
+    @property
     def amounts(self) -> Amounts:
-        return Amounts(*self.figures)
+        return self._part("amounts", lambda: Amounts(*self.figures))
 
-    @cached_property
+    @property
     def entities(self) -> tuple[EntityResult, ...]:
         licence, deployment = self.entity_amounts
-        return tuple(EntityResult(role, e.siren, e.name, e.category, outcome, covered, e.licences,
-                                  licence.get(e.siren, _ZERO), deployment.get(e.siren, _ZERO))
-                     for role, e, outcome, covered in self.entity_rows)
+        return self._part("entities", lambda: tuple(
+            EntityResult(role, e.siren, e.name, e.category, outcome, covered, e.licences,
+                         licence.get(e.siren, _ZERO), deployment.get(e.siren, _ZERO))
+            for role, e, outcome, covered in self.entity_rows))
 
-    @cached_property
+    @property
     def payments(self) -> tuple[Payment, ...]:
-        return tuple(Payment(t.id, t.label, amount, t.condition) for t, amount in self.paid)
+        return self._part("payments", lambda: tuple(Payment(t.id, t.label, amount, t.condition)
+                                                    for t, amount in self.paid))
 
-    @cached_property
+    @property
     def obligations(self) -> tuple[Obligation, ...]:
-        return tuple(Obligation(i.id, i.label, i.frequency, i.clause) for i in self.indicators)
+        return self._part("obligations", lambda: tuple(Obligation(i.id, i.label, i.frequency, i.clause)
+                                                       for i in self.indicators))
 
-    @cached_property
+    @property
     def findings(self) -> tuple[Finding, ...]:
         """One finding per rule applied, in order, each message rendered and each fact it read with
         its value (the facts of a decision are never changed once established)."""
         facts = self.facts
-        return tuple(Finding(entry.rule, entry.outcome, entry.clause, entry.text, entry.effect,
-                             tuple((name, facts[name]) for name in entry.inputs), entry.entity)
-                     for entry in self.trace)
+        return self._part("findings", lambda: tuple(
+            Finding(entry.rule, entry.outcome, entry.clause, entry.text, entry.effect,
+                    tuple((name, facts[name]) for name in entry.inputs), entry.entity)
+            for entry in self.trace))
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (``schemas/decision.schema.json``), built from the decision's data
