@@ -43,9 +43,9 @@ class Schema:
 
     def accepts(self, data: Any) -> bool:
         """A fast yes-or-no check of a document: its structure by jsonschema-rs, then its formats
-        in Python, on the texts the schema gives a format to (cheaper than having jsonschema-rs call
-        back into Python for each). It only ever says yes for a document the detailed validation
-        accepts."""
+        by a walk over the places the schema gives a format to (``_places``, made here once;
+        cheaper than having jsonschema-rs call back into Python for each). It only ever says yes
+        for a document the detailed validation accepts."""
         check = self._accepts
         if check is None:
             is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
@@ -151,6 +151,7 @@ def _formats_hold(document: Any, places: _Places) -> bool:
 
 
 def _check_formats(node: object, places: _Places) -> None:
+    """Check the formats at ``places`` under ``node``: ``ValueError`` for the first that fails."""
     for check, types in places.checks:
         if isinstance(node, types):
             check(node)
