@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaluator.reading.formats import MAX_AMOUNT, check_siren, luhn_valid, parse_money
+from evaluator.reading.formats import MAX_AMOUNT, check_siren, decimal_of, luhn_valid, parse_money
 
 
 def _amount_as_the_rules_say(text: str) -> Decimal | None:
@@ -90,3 +90,16 @@ def test_a_siren_that_is_not_one(siren: str, message: str):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_siren(siren)
     assert check_siren("217500016")
+
+
+@given(st.floats())
+def test_a_float_reads_as_the_decimal_it_prints_as_every_time(number: float):
+    """``decimal_of`` keeps the decimals of the floats it has read: read twice (the second time
+    from what it keeps), a float is the decimal of its text, its sign included (``-0.0``)."""
+    for _ in range(2):
+        found = decimal_of(number)
+        assert str(found) == str(Decimal(repr(number)))
+
+
+def test_zero_and_minus_zero_stay_two_decimals():
+    assert [str(decimal_of(value)) for value in (0.0, -0.0, 0.0, -0.0)] == ["0.0", "-0.0", "0.0", "-0.0"]

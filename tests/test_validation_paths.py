@@ -50,16 +50,76 @@ def _detailed_accepts(data: Any) -> bool:
     return not any(True for _ in APPLICATION.validator.iter_errors(data))
 
 
-@given(applications(), st.data())
-def test_the_fast_check_accepts_nothing_the_detailed_one_refuses(application: dict[str, Any], data: st.DataObject):
+def _put(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Set the value at ``path`` in ``data``."""
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def _with_an_odd_value(application: dict[str, Any], data: st.DataObject) -> tuple[Any, tuple[Any, ...]]:
+    """The application's data with one value (at the path returned) changed to an odd one."""
     mutated = copy.deepcopy(mapping_document(application).data)
     path = data.draw(st.sampled_from(_paths(mutated)))
-    target = mutated
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
+    _put(mutated, path, copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES))))
+    return mutated, path
+
+
+@given(applications(), st.data())
+def test_the_fast_check_accepts_nothing_the_detailed_one_refuses(application: dict[str, Any], data: st.DataObject):
+    mutated, path = _with_an_odd_value(application, data)
     if APPLICATION.accepts(mutated):
         assert _detailed_accepts(mutated), path
+
+
+@given(applications(), st.data())
+def test_an_application_is_decided_only_when_the_detailed_validation_accepts_it(
+        registry: Registry, application: dict[str, Any], data: st.DataObject):
+    """``build_application``'s fast way (jsonschema-rs for the structure, each format checked as
+    the model reads the value) builds no application the detailed validation refuses."""
+    mutated, path = _with_an_odd_value(application, data)
+    try:
+        build_application(mapping_document(mutated), registry.version("1.0"))
+    except InputError:
+        return
+    assert _detailed_accepts(mutated), path
+
+
+UNFORMATTED = {"date": "2026-02-30", "siren": "123456789", "money": "12.345"}
+"""A value of each format that has the type its schema asks for, and not the format."""
+
+
+@pytest.mark.parametrize(("place", "name"), format_plan(APPLICATION.root))
+def test_the_model_checks_the_format_of_every_value_that_has_one(registry: Registry, place: tuple[str, ...],
+                                                                  name: str):
+    """Each value the schema gives a format to, left unchecked by jsonschema-rs, is checked as the
+    model reads it: the application is refused, with the problem at the value's path."""
+    data = json.loads(json.dumps(load_document((Path(__file__).resolve().parent.parent / "examples" /
+                                                "mutualisee-frugale.yaml").read_bytes(), "exemple").data,
+                                 default=str))
+    path = _reached(data, place)
+    _put(data, path, UNFORMATTED[name])
+    policy = registry.version("1.0")
+    assert policy.application_check.structure_holds(data)
+    with pytest.raises(InputError) as raised:
+        build_application(mapping_document(data), policy)
+    assert [problem.path for problem in raised.value.problems] == [path]
+
+
+def _reached(data: Any, place: tuple[str, ...]) -> tuple[str | int, ...]:
+    """The path of ``place`` in ``data``, each ``*`` the first item under which the rest is found
+    (the last key may be absent: it is then added)."""
+    if not place:
+        return ()
+    head, rest = place[0], place[1:]
+    if head != "*":
+        return (head, *_reached(data[head], rest)) if rest else (head,)
+    for index, item in enumerate(data):
+        try:
+            return (index, *_reached(item, rest))
+        except (KeyError, TypeError):
+            continue
+    raise KeyError(place)
 
 
 def test_the_two_agree_on_the_corpus_and_the_examples():
@@ -137,11 +197,8 @@ def _mutated(application: dict[str, Any], data: st.DataObject) -> Any:
     document = copy.deepcopy(mapping_document(application).data)
     for _ in range(data.draw(st.integers(0, 3))):
         path = data.draw(st.sampled_from(_paths(document)))
-        target = document
-        for part in path[:-1]:
-            target = target[part]
         value = data.draw(st.one_of(st.sampled_from(ODD_VALUES), st.sampled_from(NUMBER_TEXTS).map(_Number)))
-        target[path[-1]] = copy.deepcopy(value)
+        _put(document, path, copy.deepcopy(value))
     return document
 
 

@@ -28,7 +28,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from evaluator.core.facts import APPLICANT_PREFIX, Aggregate, FactTable, Field, FieldType, Level, Reader
-from evaluator.reading.formats import decimal_of, parse_date, parse_money
+from evaluator.reading.formats import decimal_of, parse_date, parse_money, read_siren
 from evaluator.reading.parse import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -261,23 +261,32 @@ def plain_json(value: object, depth: int = 0) -> bool:
     (``dict``) with text keys, lists, texts without a lone surrogate, integers of at most 64 bits,
     finite floats, booleans and ``None``, nested at most ``MAX_DEPTH`` levels deep; and nothing
     else (a ``Decimal``, a tuple, a NaN, a date, a key that is not a text…), which must be read in
-    detail. A walk that stops at the first value that is not, and never deeper than the bound."""
-    if type(value) is str:  # (exact types asked first: compiled, a value known as an int or a float is unboxed)
-        return value.isascii() or not has_surrogates(value)  # (a call saved, mostly)
+    detail. A walk that stops at the first value that is not, and never deeper than the bound; a
+    container's texts and ``None`` are looked at in its loop (most values are), not by a call."""
     if type(value) is dict:
         if depth >= MAX_DEPTH:
             return False
-        for key, item in value.items():  # noqa: SIM110 (as below)
-            if not (type(key) is str and plain_json(key) and plain_json(item, depth + 1)):
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or not has_surrogates(key)):
+                return False
+            if type(item) is str:
+                if not (item.isascii() or not has_surrogates(item)):
+                    return False
+            elif item is not None and not plain_json(item, depth + 1):
                 return False
         return True
     if type(value) is list:
         if depth >= MAX_DEPTH:
             return False
-        for item in value:  # noqa: SIM110 (a loop: mypyc makes a generator an object)
-            if not plain_json(item, depth + 1):
+        for item in value:
+            if type(item) is str:
+                if not (item.isascii() or not has_surrogates(item)):
+                    return False
+            elif item is not None and not plain_json(item, depth + 1):
                 return False
         return True
+    if type(value) is str:  # (exact types asked first: compiled, a value known as an int or a float is unboxed)
+        return value.isascii() or not has_surrogates(value)
     if type(value) is int:
         return _INT64_LOW <= value <= _UINT64_HIGH
     if type(value) is float:
@@ -379,15 +388,38 @@ def submission_date(document: Document) -> date | None:
 
 
 def build_application(document: Document, policy: Policy) -> Application:
-    """The application model under ``policy``, after its checks: ``InputError`` with every problem."""
-    check = policy.application_check
-    if document.problems or not check.accepts(document.data):
-        document = document.detailed() if document.detailed is not None else document
-        problems = validate(document, check)
-        if problems:
-            raise InputError(problems)
-    data = document.data
-    reader = policy.reader
+    """The application model under ``policy``, after its checks: ``InputError`` with every problem.
+
+    The fast way: jsonschema-rs checks the structure, then the model is read, every value the
+    schema gives a format to (a date, a SIREN, an amount) checked as it is read; a value without its
+    format, like any document jsonschema-rs refuses, goes to the detailed validation, which names
+    every problem (``tests/test_validation_paths.py`` checks that the model reads each such value)."""
+    if document.problems or not policy.application_check.structure_holds(document.data):
+        document = _validated(document, policy)
+    try:
+        application, facts = _model(document.data, policy.reader)
+    except ValueError as unformatted:
+        _validated(document, policy)
+        raise AssertionError("the model refuses a value the detailed validation accepts") from unformatted
+    for aggregate in policy.reader.input_aggregates:
+        facts[aggregate.name] = aggregate_value(aggregate, _domain(application, aggregate.over), policy.constants)
+    problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
+    if problems:
+        raise InputError(problems)
+    return application
+
+
+def _validated(document: Document, policy: Policy) -> Document:
+    """``document`` read in detail (floats as decimals, say), once the detailed validation finds
+    no problem in it: ``InputError`` with every problem it finds."""
+    document = document.detailed() if document.detailed is not None else document
+    raise_if_any(validate(document, policy.application_check))
+    return document
+
+
+def _model(data: Mapping[str, Any], reader: Reader) -> tuple[Application, dict[str, Any]]:
+    """The model of ``data``, which the version's schema accepts but for formats, and its facts,
+    to which its aggregates are added: ``ValueError`` for a value without its format."""
     applicant = _entity(reader, data["applicant"])
     co_beneficiaries = tuple([_entity(reader, item) for item in data.get("co_beneficiaries", ())])
     documents = tuple([_document(reader, item) for item in data.get("documents", ())])
@@ -400,14 +432,8 @@ def build_application(document: Document, policy: Policy) -> Application:
             facts[APPLICANT_PREFIX + name] = value
     reader.read("application", data, facts)
     reader.read("solution", data["solution"], facts)
-    application = Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
-                              facts)
-    for aggregate in reader.input_aggregates:
-        facts[aggregate.name] = aggregate_value(aggregate, _domain(application, aggregate.over), policy.constants)
-    problems = [document.problem(path, message, hint) for path, message, hint in _policy_problems(application, policy)]
-    if problems:
-        raise InputError(problems)
-    return application
+    return Application(data.get("reference"), submitted_on, applicant, co_beneficiaries, expenses, documents,
+                       facts), facts
 
 
 def _domain(application: Application, over: str) -> tuple[Mapping[str, Any], ...]:
@@ -446,19 +472,20 @@ _ZERO = Decimal(0)
 
 
 def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:
-    name, siren, category, licences = item["name"], item["siren"], item["category"], int(item["licences"])
+    name, siren, category, licences = item["name"], read_siren(item["siren"]), item["category"], int(item["licences"])
     facts = reader.read("entity", item, {"siren": siren, "name": name, "category": category, "licences": licences})
     return Entity(name, siren, category, licences, facts)
 
 
 def _expense(reader: Reader, index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
-    kind, amount, entity = item["kind"], parse_money(item["amount"]), item.get("entity", applicant_siren)
+    kind, amount, entity = item["kind"], parse_money(item["amount"]), item.get("entity")
+    entity = applicant_siren if entity is None else read_siren(entity)
     facts = reader.read("expense", item, {"kind": kind, "amount": amount, "entity": entity})
     return ExpenseLine(index, kind, amount, entity, item.get("label"), facts)
 
 
 def _document(reader: Reader, item: Mapping[str, Any]) -> SuppliedDocument:
-    kind, signed_by = item["kind"], tuple(item.get("signed_by", ()))
+    kind, signed_by = item["kind"], tuple([read_siren(siren) for siren in item.get("signed_by", ())])
     return SuppliedDocument(kind, signed_by, reader.read("document", item, {"kind": kind, "signed_by": signed_by}))
 
 

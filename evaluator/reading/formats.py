@@ -31,13 +31,18 @@ def parse_date(text: str) -> date:
 
 
 def check_siren(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if len(value) != 9 or not value.isascii() or not value.isdigit():  # (ASCII digits are 0 to 9)
-        raise ValueError(f"« {show(value)} » n'est pas un SIREN : 9 chiffres attendus")
-    if not luhn_valid(value):
-        raise ValueError(f"« {show(value)} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
+    if isinstance(value, str):
+        read_siren(value)
     return True
+
+
+def read_siren(text: str) -> str:
+    """A SIREN: nine ASCII digits whose Luhn key holds; ``ValueError`` otherwise."""
+    if len(text) != 9 or not text.isascii() or not text.isdigit():  # (ASCII digits are 0 to 9)
+        raise ValueError(f"« {show(text)} » n'est pas un SIREN : 9 chiffres attendus")
+    if not luhn_valid(text):
+        raise ValueError(f"« {show(text)} » n'est pas un SIREN valide : la clé de contrôle (Luhn) est fausse")
+    return text
 
 
 def luhn_valid(digits: str) -> bool:
@@ -70,7 +75,20 @@ def parse_money(value: int | Decimal | float | str) -> Decimal:
 
 def decimal_of(value: int | Decimal | float) -> Decimal:
     """A number as a ``Decimal``; a float as the decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
-    return Decimal(float.__repr__(value)) if isinstance(value, float) else Decimal(value)
+    if not isinstance(value, float):
+        return Decimal(value)
+    found = _FLOATS.get(value)
+    if found is None:
+        found = Decimal(float.__repr__(value))
+        if value and value == value and len(_FLOATS) < _MAX_FLOATS:  # (0.0 and -0.0 are one key; NaN no key)
+            _FLOATS[value] = found
+    return found
+
+
+_FLOATS: dict[float, Decimal] = {}
+"""The decimals of the floats read so far (shares, mostly: few values, read again and again; a
+float's text and its ``Decimal`` take ten times as long as a look-up), up to ``_MAX_FLOATS``."""
+_MAX_FLOATS = 4096
 
 
 @lru_cache(maxsize=16384)

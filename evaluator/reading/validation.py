@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from evaluator.reading.formats import MAX_AMOUNT, check_siren, parse_date, parse_money
+from evaluator.reading.formats import MAX_AMOUNT, parse_date, parse_money, read_siren
 from evaluator.reading.parse import Document
 from evaluator.reading.problems import Problem
 from evaluator.reading.resources import pointed, schema
@@ -24,13 +24,14 @@ class Schema:
     check, each made once, when first used. (Kept in attributes, not ``functools.cached_property``,
     which mypyc, compiling this module in a wheel, makes a plain property, computed at every read.)"""
 
-    __slots__ = ("_accepts", "_validator", "name", "root")
+    __slots__ = ("_is_valid", "_places", "_validator", "name", "root")
 
     def __init__(self, name: str, root: dict[str, Any]) -> None:
         self.name = name
         self.root = root
         self._validator: Any = None
-        self._accepts: Callable[[Any], bool] | None = None
+        self._is_valid: Callable[[Any], bool] | None = None
+        self._places: _Places | None = None
 
     @property
     def validator(self) -> Any:
@@ -42,17 +43,24 @@ class Schema:
         return self._validator
 
     def accepts(self, data: Any) -> bool:
-        """A fast yes-or-no check of a document: its structure by jsonschema-rs, then its formats
-        by a walk over the places the schema gives a format to (``_places``, made here once;
-        cheaper than having jsonschema-rs call back into Python for each). It only ever says yes
-        for a document the detailed validation accepts."""
-        check = self._accepts
-        if check is None:
-            is_valid: Callable[[Any], bool] = jsonschema_rs.validator_for(_with_money_bounds(self.root),
-                                                                          validate_formats=False).is_valid
-            places = _places(format_plan(self.root))
-            check = self._accepts = lambda document: is_valid(document) and _formats_hold(document, places)
-        return check(data)
+        """A fast yes-or-no check of a document: its structure (``structure_holds``), then its
+        formats by a walk over the places the schema gives a format to (``_places``, made here
+        once; cheaper than having jsonschema-rs call back into Python for each). It only ever says
+        yes for a document the detailed validation accepts."""
+        places = self._places
+        if places is None:
+            places = self._places = _places(format_plan(self.root))
+        return self.structure_holds(data) and _formats_hold(data, places)
+
+    def structure_holds(self, data: Any) -> bool:
+        """Whether jsonschema-rs accepts ``data``, its formats unchecked (an amount given as a
+        number excepted: its bounds are keywords there). What reads every value with a format
+        checks it as it reads it (``core.application.build_application``)."""
+        is_valid = self._is_valid
+        if is_valid is None:
+            is_valid = self._is_valid = jsonschema_rs.validator_for(_with_money_bounds(self.root),
+                                                                    validate_formats=False).is_valid
+        return is_valid(data)
 
 
 @cache
@@ -62,10 +70,8 @@ def bundled(name: str) -> Schema:
 
 
 _FORMAT_CHECKS: dict[str, Callable[[str], object]] = {
-    "date": parse_date, "siren": check_siren, "money": parse_money}
-"""A format's check on a text: it raises ``ValueError`` when the text does not have the format (a
-date and an amount are read again by the model, from their caches; a SIREN is checked each time:
-its check costs less than a cache)."""
+    "date": parse_date, "siren": read_siren, "money": parse_money}
+"""A format's check on a text: it raises ``ValueError`` when the text does not have the format."""
 FormatPath = tuple[str, ...]
 """Where a format applies in a document: keys, ``*`` for every item of a list, ``**`` for every
 value of a mapping."""
