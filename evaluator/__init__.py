@@ -15,14 +15,31 @@ by an opt-in watcher, a refused set leaving the last good one in service; ``Deci
 (``evaluator.service.decision_log``) keeps the decisions for audit. ``evaluator.service.http`` is the HTTP service.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from evaluator.core.decision import Decision, Finding
 from evaluator.core.engine import evaluate
 from evaluator.core.policy import Policy
 from evaluator.reading.problems import InputError, Problem
-from evaluator.service.decision_log import DecisionLog
-from evaluator.service.live import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
 from evaluator.versions.loader import load_policy, load_policy_file
 from evaluator.versions.registry import Registry
+
+if TYPE_CHECKING:
+    from evaluator.service.decision_log import DecisionLog
+    from evaluator.service.live import LiveRegistry, PolicySet, PolicySetUnavailable, ReloadFailure
+
+_SERVICE = {"DecisionLog": "evaluator.service.decision_log", "LiveRegistry": "evaluator.service.live",
+            "PolicySet": "evaluator.service.live", "PolicySetUnavailable": "evaluator.service.live",
+            "ReloadFailure": "evaluator.service.live"}
+"""The names of the service, imported when first asked for (a command that decides does not wait
+for the threads and files of a service)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SERVICE:
+        raise AttributeError(f"module 'evaluator' has no attribute {name!r}")
+    return getattr(import_module(_SERVICE[name]), name)
 
 __all__ = [
     "Decision",

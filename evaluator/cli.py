@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -30,41 +30,25 @@ from evaluator.core.application import application_schema, build_application
 from evaluator.core.decision import Decision
 from evaluator.core.engine import evaluate as decide
 from evaluator.core.facts import LEVELS, STAGE_WORDS, Stage
-from evaluator.core.policy import Policy, Statuses
+from evaluator.core.policy import Policy
 from evaluator.core.report import render_text
-from evaluator.core.summary import summary_bytes
 from evaluator.reading.files import open_regular, os_error_text, read_bounded, read_regular
 from evaluator.reading.parse import Document, json_lines, load_document
-from evaluator.reading.problems import InputError, Problem, raise_if_any
+from evaluator.reading.problems import LIMIT, InputError, Problem, raise_if_any
 from evaluator.reading.resources import schema as bundled_schema
-from evaluator.service.batch import Failed as BatchFailed
-from evaluator.service.batch import Interrupted, Summarise, Tally, summaries
-from evaluator.service.batch import run as run_batch
-from evaluator.service.progress import follow, on_terminal, size_of
-from evaluator.testing.cases import Summary, collect, load_cases, results_document, run_case, select
-from evaluator.testing.coverage import coverage as rule_coverage
-from evaluator.testing.coverage import parse_minimum, rule_lines, rules
-from evaluator.testing.coverage import render_text as coverage_text
-from evaluator.testing.junit import render_junit
-from evaluator.testing.selection import compile_selection
-from evaluator.versions.authoring import new_draft, publish
-from evaluator.versions.budget import Portfolio, commitments
-from evaluator.versions.diff import compare as compare_versions
-from evaluator.versions.diff import to_html as diff_html
-from evaluator.versions.diff import to_markdown as diff_markdown
-from evaluator.versions.diff import to_text as diff_text
-from evaluator.versions.handbook import build as build_document
-from evaluator.versions.handbook import to_html as document_html
-from evaluator.versions.handbook import to_markdown as document_markdown
-from evaluator.versions.impact import LIMIT, Amendment, Report
 from evaluator.versions.loader import load_policy_file
 from evaluator.versions.lock import lock_problems, read_lock, write_atomically
 from evaluator.versions.registry import Drafts, Registry
 from evaluator.versions.stale import stale_texts
 from evaluator.versions.workspace import reading_directory, writing_directory
-from evaluator.workbook.layout import layout as workbook_layout
-from evaluator.workbook.reading import Portfolio as Workbook
-from evaluator.workbook.reading import read_workbook
+
+if TYPE_CHECKING:
+    from evaluator.core.policy import Statuses
+    from evaluator.service.batch import Summarise, Tally
+    from evaluator.workbook.reading import Portfolio as Workbook
+
+# What only some commands need is imported by them (the batch's processes, the test runner, the
+# workbooks, the diff, the impact…): ``guichet evaluate`` starts some 40 ms sooner.
 
 BAD_INPUT = 2
 OUTPUT_FAILED = 1
@@ -295,6 +279,13 @@ def batch(applications: str, output: str, output_format: str, workers: int | Non
     et la cellule) ; le lot continue, et la commande se termine avec le code 2. Interrompu (Ctrl-C :
     code 130 ; SIGTERM : 143) ou arrêté par une erreur, le lot laisse une sortie faite des réponses
     aux premières lignes, entières, et dit jusqu'où il est allé."""
+    from evaluator.core.summary import summary_bytes
+    from evaluator.service.batch import Failed as BatchFailed
+    from evaluator.service.batch import Tally
+    from evaluator.service.batch import run as run_batch
+    from evaluator.service.progress import on_terminal, size_of
+    from evaluator.workbook.reading import Portfolio as Workbook
+
     table = output != "-" and Path(output).suffix.lower() in (".csv", ".xlsx")
     with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
@@ -352,6 +343,8 @@ def _refuse_same_file(stream: IO[bytes] | str, output: str) -> None:
 def _batch_stopped(error: BaseException, written: Tally, output: str) -> int:
     """Say why a batch stopped and how far it went (its output holds the whole records of the lines
     before, nothing after); the exit code."""
+    from evaluator.service.batch import Interrupted
+
     if isinstance(error, KeyboardInterrupt):
         number = error.signal if isinstance(error, Interrupted) else signal.SIGINT
         how, code = f"interrompu ({'Ctrl-C' if number == signal.SIGINT else 'SIGTERM'})", 128 + number
@@ -387,6 +380,9 @@ def _portfolio(path: str, files: ExitStack, registry: Registry) -> tuple[IO[byte
     """A portfolio named on the command line, and its name for messages: a workbook (a name in
     .xlsx, or a file that is one), read and checked whole, its columns those the versions declare;
     else JSON Lines, to read in a stream (``_input``)."""
+    from evaluator.workbook.layout import layout as workbook_layout
+    from evaluator.workbook.reading import read_workbook
+
     if path != "-" and _is_workbook(path):
         return read_workbook(Path(path), path, workbook_layout(registry.versions)), path
     return _input(path, files)
@@ -452,6 +448,8 @@ def convert(source_file: str, output: str, policy_version: str | None, policy_di
                                       hint="nommez-le : -o demandes.jsonl ou -o demandes.xlsx")])
         portfolio, source = _portfolio(source_file, files, registry)
         from evaluator.workbook.convert import to_json_lines, to_workbook  # openpyxl only here
+        from evaluator.workbook.layout import layout as workbook_layout
+        from evaluator.workbook.reading import Portfolio as Workbook
 
         to_workbook_file = Path(output).suffix.lower() == ".xlsx"
         if isinstance(portfolio, Workbook) == to_workbook_file:
@@ -485,6 +483,7 @@ def template(version: str | None, output: str, policy_dir: str | None) -> None:
         registry = _registry(policy_dir)
         chosen = _chosen(registry, version)
         from evaluator.workbook.convert import write_template  # openpyxl only here
+        from evaluator.workbook.layout import layout as workbook_layout
 
         write_template(Path(output), workbook_layout([chosen]))
     click.echo(f"Modèle de la version {chosen.version} écrit : {output}")
@@ -527,6 +526,8 @@ def validate(files: tuple[str, ...], kind: str, policy_dir: str | None) -> None:
                 click.echo(f"{source} : politique {policy.id} {policy.version} valide.")
                 _warn(stale_texts(Path(name)))
             elif detected == "case":
+                from evaluator.testing.cases import load_cases
+
                 click.echo(f"{source} : {len(load_cases(Path(name)))} cas valides.")
             else:
                 registry = registry or _registry(policy_dir, "refuse")
@@ -586,6 +587,13 @@ def run_tests(paths: tuple[str, ...], keyword: str | None, output_format: str, j
 
     Codes de sortie : 0 tous les cas passent, 1 un cas échoue (ou aucun cas avec --fail-on-empty, ou
     une couverture sous --coverage-min), 2 entrée invalide (fichier de cas, demande d'un cas, option)."""
+    from evaluator.testing.cases import Summary, collect, results_document, run_case, select
+    from evaluator.testing.coverage import coverage as rule_coverage
+    from evaluator.testing.coverage import parse_minimum, rule_lines, rules
+    from evaluator.testing.coverage import render_text as coverage_text
+    from evaluator.testing.junit import render_junit
+    from evaluator.testing.selection import compile_selection
+
     with _bad_input():
         minimum = parse_minimum(coverage_min) if coverage_min is not None else None
         selection = compile_selection(keyword or "")
@@ -681,6 +689,8 @@ def policy() -> None:
 @policy_dir_option
 def policy_new(version: str, source_version: str, effective_from: datetime, policy_dir: str | None) -> None:
     """Écrit un brouillon de VERSION, copie d'une version existante, à amender."""
+    from evaluator.versions.authoring import new_draft
+
     with _bad_input():
         directory = writing_directory(policy_dir)
         written = new_draft(Registry.from_directory(directory), version, source_version, effective_from.date())
@@ -703,6 +713,8 @@ def policy_publish(version: str, backdate: bool, policy_dir: str | None) -> None
     """Publie le brouillon VERSION : le vérifie avec les autres versions, le fige et inscrit son
     empreinte dans le verrou. Une date d'effet antérieure à aujourd'hui est refusée, sauf avec
     --backdate, qui dit alors quelles dates de dépôt changent de version."""
+    from evaluator.versions.authoring import publish
+
     with _bad_input():
         written = publish(Registry.from_directory(writing_directory(policy_dir)), version, date.today(), backdate)
     click.echo(f"Version {version} publiée : {written.path}")
@@ -739,6 +751,10 @@ def schema(name: str, version: str | None, policy_dir: str | None) -> None:
 @policy_dir_option
 def docs(version: str | None, output_format: str, output: str | None, policy_dir: str | None) -> None:
     """Rend une version de la politique en document à relire contre le cahier des charges."""
+    from evaluator.versions.handbook import build as build_document
+    from evaluator.versions.handbook import to_html as document_html
+    from evaluator.versions.handbook import to_markdown as document_markdown
+
     with _bad_input():
         registry = _registry(policy_dir)
         chosen = _chosen(registry, version)
@@ -761,6 +777,11 @@ def docs(version: str | None, output_format: str, output: str | None, policy_dir
 def diff(old_version: str, new_version: str, output_format: str, policy_dir: str | None) -> None:
     """Liste, en termes métier, ce qui change d'une version à l'autre : pour chaque règle nouvelle ou
     modifiée, sa condition en clair, sa valeur, ses issues et sa clause (html : une page à relire)."""
+    from evaluator.versions.diff import compare as compare_versions
+    from evaluator.versions.diff import to_html as diff_html
+    from evaluator.versions.diff import to_markdown as diff_markdown
+    from evaluator.versions.diff import to_text as diff_text
+
     with _bad_input():
         registry = _registry(policy_dir)
         old, new = registry.version(old_version), registry.version(new_version)
@@ -796,6 +817,9 @@ def impact(old_version: str, new_version: str, applications: str, output_format:
     par statut, par catégorie du demandeur et par règle dont l'issue change, les crédits du
     programme avant et après, et les demandes qui changent, avec leurs règles. En flux (mémoire
     constante), sur les processus de calcul de guichet batch."""
+    from evaluator.versions.impact import Amendment, Report
+    from evaluator.workbook.reading import Portfolio as Workbook
+
     with _bad_input(), ExitStack() as files:
         if output_format == "xlsx" and output is None:
             raise InputError([Problem("--format xlsx", "un classeur s'écrit dans un fichier",
@@ -837,6 +861,8 @@ def budget(applications: str, policy_version: str | None, output_format: str, li
 
     Chaque demande est décidée par la version en vigueur à sa date de dépôt (ou par --policy-version) ;
     les crédits sont ceux de la version nommée, sinon de la version en vigueur aujourd'hui."""
+    from evaluator.versions.budget import Portfolio, commitments
+
     with _bad_input(), ExitStack() as files:
         registry = _registry(policy_dir)
         credits = registry.version(policy_version) if policy_version else registry.in_force(date.today())
@@ -858,6 +884,11 @@ def _summarised(command: str, stream: IO[bytes] | Workbook, source: str, summari
     """Each line of a portfolio summed up on the batch's workers (``summarise``) and its record
     given to ``take``, in order, with the progress on a terminal. Interrupted, or a worker that
     fails: said, and the command exits (130, 143 or 1) having written nothing."""
+    from evaluator.service.batch import Failed as BatchFailed
+    from evaluator.service.batch import Interrupted, summaries
+    from evaluator.service.progress import follow, size_of
+    from evaluator.workbook.reading import Portfolio as Workbook
+
     progress = (follow(sys.stderr, len(stream), in_bytes=False) if isinstance(stream, Workbook)
                 else follow(sys.stderr, size_of(stream)))
     try:

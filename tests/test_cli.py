@@ -32,6 +32,26 @@ def test_evaluate_text_report_from_another_directory(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_deciding_one_application_loads_only_what_it_needs(tmp_path):
+    """``guichet evaluate`` decides without importing what only other commands need (the batch and
+    its processes, the test runner, the workbooks, the diff, the impact, the service): a user waits
+    for its start at each call."""
+    loaded = tmp_path / "modules.txt"
+    script = (f"import sys, cli\nsys.argv = ['guichet', 'evaluate', {str(EXAMPLES / 'commune-simple.yaml')!r}]\n"
+              f"try:\n    cli.main()\nfinally:\n    open({str(loaded)!r}, 'w').write(' '.join(sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "STATUT : ÉLIGIBLE" in result.stdout
+    modules = loaded.read_text().split()
+    assert "evaluator.core.engine" in modules
+    needless = sorted(name for name in modules if name.startswith(
+        ("evaluator.service", "evaluator.testing", "evaluator.workbook", "evaluator.versions.impact",
+         "evaluator.versions.diff", "evaluator.versions.budget", "evaluator.versions.authoring",
+         "evaluator.versions.handbook", "multiprocessing", "openpyxl", "jsonschema.")))
+    assert needless == []
+
+
 def test_evaluate_json_matches_the_decision_schema(tmp_path):
     import jsonschema
 

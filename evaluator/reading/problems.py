@@ -127,6 +127,11 @@ class Refused(NamedTuple):
     problems: tuple[Problem, ...]
 
 
+LIMIT = 50
+"""The items a report lists by default (the changed applications of an impact, the refused lines of
+a portfolio): the others are counted."""
+
+
 @dataclass
 class Refusals:
     """A report's refused lines: how many, and the first ``limit`` of them."""

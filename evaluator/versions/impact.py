@@ -35,7 +35,7 @@ from evaluator.core.findings import Applied, Status
 from evaluator.core.kinds.registry import kinds_of
 from evaluator.core.policy import Policy
 from evaluator.reading.parse import Document, json_line_document
-from evaluator.reading.problems import InputError, Refusals, Refused, visible
+from evaluator.reading.problems import LIMIT, InputError, Refusals, Refused, visible
 from evaluator.versions.budget import Commitment, Ledger
 from evaluator.versions.diff import compare
 
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 ZERO = Decimal(0)
-LIMIT = 50
-"""The changed applications (and the refused lines) a report lists by default."""
 UNDECLARED = "Catégorie qu'aucune des deux versions ne déclare"
 
 Change = Literal["unchanged", "status", "grant_up", "grant_down"]
