@@ -103,3 +103,24 @@ def test_a_float_reads_as_the_decimal_it_prints_as_every_time(number: float):
 
 def test_zero_and_minus_zero_stay_two_decimals():
     assert [str(decimal_of(value)) for value in (0.0, -0.0, 0.0, -0.0)] == ["0.0", "-0.0", "0.0", "-0.0"]
+
+
+def test_a_float_subclass_reads_as_the_float_it_holds():
+    """A subclass of float (which may compare and hash as it likes) is read from its value, never
+    taken for a float read before."""
+
+    class Odd(float):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __hash__(self) -> int:
+            return hash(0.5)
+
+    assert decimal_of(0.5) == Decimal("0.5")
+    assert str(decimal_of(Odd(0.25))) == "0.25"
+
+
+def test_floats_keep_reading_right_once_many_were_read():
+    numbers = [index / 7 for index in range(1, 10_000)]
+    assert [decimal_of(number) for number in numbers] == [Decimal(repr(number)) for number in numbers]
+    assert [decimal_of(number) for number in numbers[:100]] == [Decimal(repr(number)) for number in numbers[:100]]

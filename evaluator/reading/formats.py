@@ -75,27 +75,30 @@ def parse_money(value: int | Decimal | float | str) -> Decimal:
 
 def decimal_of(value: int | Decimal | float) -> Decimal:
     """A number as a ``Decimal``; a float as the decimal it prints as (``0.1`` is ``Decimal("0.1")``)."""
-    if not isinstance(value, float):
-        return Decimal(value)
+    if type(value) is not float:  # (a subclass of float may compare as it likes: not a key)
+        return Decimal(float.__repr__(value)) if isinstance(value, float) else Decimal(value)
     found = _FLOATS.get(value)
     if found is None:
         found = Decimal(float.__repr__(value))
-        if value and value == value and len(_FLOATS) < _MAX_FLOATS:  # (0.0 and -0.0 are one key; NaN no key)
+        if value and value == value:  # (0.0 and -0.0 are one key, and two decimals; NaN is no key)
+            if len(_FLOATS) >= _MAX_FLOATS:
+                _FLOATS.clear()
             _FLOATS[value] = found
     return found
 
 
 _FLOATS: dict[float, Decimal] = {}
-"""The decimals of the floats read so far (shares, mostly: few values, read again and again; a
-float's text and its ``Decimal`` take ten times as long as a look-up), up to ``_MAX_FLOATS``."""
+"""The decimals of the floats read lately (shares and amounts: the same values come again and again;
+a float's text and its ``Decimal`` take ten times as long as a look-up), emptied when it holds
+``_MAX_FLOATS``: what comes often is soon kept again."""
 _MAX_FLOATS = 4096
 
 
 @lru_cache(maxsize=16384)
 def _money_text(value: str) -> Decimal:
-    """An amount written as a text. (Cached: each amount is read twice, by the schema's format check
-    and by the model. Numbers are not: ``1234.5`` and ``1234.50`` are one key for a cache, and two
-    amounts as written.)"""
+    """An amount written as a text. (Cached: the same amounts come again and again in a portfolio,
+    and an amount refused by the model is read again by the detailed validation. Numbers are not:
+    ``1234.5`` and ``1234.50`` are one key for a cache, and two amounts as written.)"""
     if _PLAIN_AMOUNT.fullmatch(value):
         return Decimal(value)
     text = value.strip()

@@ -64,7 +64,7 @@ class Document:
     detailed: Callable[[], Document] | None = None
     """How to read the source again in detail, when the data was read at once (a canonical JSON
     line, whose floats the detailed validation would not take): only for a document a schema's fast
-    check refuses, to name its problems."""
+    check refuses, or the model (a value without its format), to name its problems."""
 
     def locate(self, path: JsonPath) -> Location | None:
         """The position of ``path``, or of its nearest located ancestor."""
