@@ -1,4 +1,4 @@
-"""guichet's benchmarks: ``python bench/run.py [--quick] [--only full,toy,load,cold]``.
+"""guichet's benchmarks: ``python bench/run.py [--quick] [--only full,lines,toy,load,cold]``.
 
 Each scenario runs several times over seeded random applications and prints the median time per
 item, the spread (fastest and slowest run), the throughput, and, for the toy rule, the ratio to the
@@ -9,6 +9,7 @@ hand-written function (bench/baseline.py) and to GoRules Zen (bench/zen-toy.json
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import subprocess
 import sys
@@ -23,12 +24,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baseline import toy_rule  # noqa: E402
-from generate import applications, installed, toy_applications  # noqa: E402
+from generate import applications, installed, toy_applications, write_lines  # noqa: E402
 
 from evaluator import Registry  # noqa: E402
-from evaluator.core.application import Application, build_application, mapping_document  # noqa: E402
+from evaluator.core.application import Application, accepted_line, build_application, mapping_document  # noqa: E402
+from evaluator.core.decision import Decision  # noqa: E402
 from evaluator.core.engine import evaluate  # noqa: E402
 from evaluator.core.policy import Policy  # noqa: E402
+from evaluator.service.batch import Block, decide_block  # noqa: E402
 from evaluator.versions.loader import load_policy_file  # noqa: E402
 
 
@@ -88,6 +91,30 @@ def scenario_full(count: int, repeats: int) -> None:
     print(measure("v1.0 Registry.evaluate(mapping)", registry.evaluate, mappings, repeats).line())
 
 
+def scenario_lines(count: int, repeats: int) -> None:
+    """Where the time of ``guichet batch`` goes, per line on one core: each step measured apart over
+    the same JSON lines, then a whole block (``decide_block``: the steps, and the block's own work,
+    numbering and joining its records)."""
+    registry = Registry.default()
+    text = io.StringIO()
+    write_lines(text, count, 2026)
+    lines = [(number, line) for number, line in enumerate(text.getvalue().encode().splitlines(keepends=True), 1)]
+    documents = [accepted_line(line, "lot", number) for number, line in lines]
+    chosen = [(document, registry.checked(registry.governing(document))) for document in documents if document]
+    models = [(policy, build_application(document, policy)) for document, policy in chosen]
+    decisions = [evaluate(policy, application) for policy, application in models]
+    print(measure("batch line: reading it (orjson)", lambda item: accepted_line(item[1], "lot", item[0]), lines,
+                  repeats).line())
+    print(measure("batch line: version, jsonschema-rs, model", lambda item: build_application(*item), chosen,
+                  repeats).line())
+    print(measure("batch line: decision", lambda item: evaluate(*item), models, repeats).line())
+    print(measure("batch line: its JSON", Decision.to_bytes, decisions, repeats).line())
+    block = Block(1, text.getvalue().encode())
+    whole = measure("batch line: a block (decide_block)", lambda b: decide_block(registry, b, "lot", None), [block],
+                    repeats)
+    print(Result(whole.name, tuple(run / count for run in whole.runs)).line())
+
+
 def scenario_toy(count: int, repeats: int) -> None:
     policy = load_policy_file(HERE / "toy-policy.yaml")
     items = built(policy, list(toy_applications(count)))
@@ -139,13 +166,15 @@ def scenario_cold(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer applications and runs")
-    parser.add_argument("--only", default="full,toy,load,cold")
+    parser.add_argument("--only", default="full,lines,toy,load,cold")
     arguments = parser.parse_args()
     count, repeats = (500, 3) if arguments.quick else (5000, 7)
     chosen = set(arguments.only.split(","))
     print(f"Python {sys.version.split()[0]}, {count} applications, {repeats} runs each; {installed()}")
     if "full" in chosen:
         scenario_full(count, repeats)
+    if "lines" in chosen:
+        scenario_lines(count, repeats)
     if "toy" in chosen:
         scenario_toy(count, repeats)
     if "load" in chosen:

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_toy_policy_agrees_with_the_hand_written_rule_and_is_timed():
-    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--only", "toy"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--only", "toy,lines"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "toy rule, guichet (evaluate)" in result.stdout
     assert "hand-written" in result.stdout
+    assert "batch line: a block (decide_block)" in result.stdout  # (and each step of a batch line)
