@@ -417,7 +417,7 @@ def _validated(document: Document, policy: Policy) -> Document:
     return document
 
 
-def _model(data: Mapping[str, Any], reader: Reader) -> tuple[Application, dict[str, Any]]:
+def _model(data: dict[str, Any], reader: Reader) -> tuple[Application, dict[str, Any]]:
     """The model of ``data``, which the version's schema accepts but for formats, and its facts,
     to which its aggregates are added: ``ValueError`` for a value without its format."""
     applicant = _entity(reader, data["applicant"])
@@ -471,20 +471,20 @@ def aggregate_value(aggregate: Aggregate, items: tuple[Mapping[str, Any], ...], 
 _ZERO = Decimal(0)
 
 
-def _entity(reader: Reader, item: Mapping[str, Any]) -> Entity:
+def _entity(reader: Reader, item: dict[str, Any]) -> Entity:
     name, siren, category, licences = item["name"], read_siren(item["siren"]), item["category"], int(item["licences"])
     facts = reader.read("entity", item, {"siren": siren, "name": name, "category": category, "licences": licences})
     return Entity(name, siren, category, licences, facts)
 
 
-def _expense(reader: Reader, index: int, item: Mapping[str, Any], applicant_siren: str) -> ExpenseLine:
+def _expense(reader: Reader, index: int, item: dict[str, Any], applicant_siren: str) -> ExpenseLine:
     kind, amount, entity = item["kind"], parse_money(item["amount"]), item.get("entity")
     entity = applicant_siren if entity is None else read_siren(entity)
     facts = reader.read("expense", item, {"kind": kind, "amount": amount, "entity": entity})
     return ExpenseLine(index, kind, amount, entity, item.get("label"), facts)
 
 
-def _document(reader: Reader, item: Mapping[str, Any]) -> SuppliedDocument:
+def _document(reader: Reader, item: dict[str, Any]) -> SuppliedDocument:
     kind, signed_by = item["kind"], tuple([read_siren(siren) for siren in item.get("signed_by", ())])
     return SuppliedDocument(kind, signed_by, reader.read("document", item, {"kind": kind, "signed_by": signed_by}))
 

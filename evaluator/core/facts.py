@@ -249,7 +249,7 @@ class Reader:
     """How a version reads the fields it declares at each level: for each, its name, its key, how
     its value is converted and its value when absent."""
 
-    fields: Mapping[Level, tuple[tuple[str, str, Callable[[Any], Any] | None, Any], ...]]
+    fields: dict[Level, tuple[tuple[str, str, Callable[[Any], Any] | None, Any], ...]]
     input_aggregates: tuple[Aggregate, ...]
 
     @classmethod
@@ -258,7 +258,7 @@ class Reader:
                                  for item in table.at(level)) for level in LEVELS},
                    tuple(a for a in table.aggregates if a.fact().stage is Stage.INPUT))
 
-    def read(self, level: Level, item: Mapping[str, Any], into: dict[str, Any]) -> dict[str, Any]:
+    def read(self, level: Level, item: dict[str, Any], into: dict[str, Any]) -> dict[str, Any]:
         """``into`` with the fields of ``level`` read from ``item`` (converted, or their default)."""
         for name, key, convert, default in self.fields[level]:
             value = item.get(key)
