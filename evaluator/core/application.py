@@ -267,10 +267,10 @@ def plain_json(value: object, depth: int = 0) -> bool:
         if depth >= MAX_DEPTH:
             return False
         for key, item in value.items():
-            if type(key) is not str or not (key.isascii() or not has_surrogates(key)):
+            if type(key) is not str or not _plain_text(key):
                 return False
             if type(item) is str:
-                if not (item.isascii() or not has_surrogates(item)):
+                if not _plain_text(item):
                     return False
             elif item is not None and not plain_json(item, depth + 1):
                 return False
@@ -280,18 +280,23 @@ def plain_json(value: object, depth: int = 0) -> bool:
             return False
         for item in value:
             if type(item) is str:
-                if not (item.isascii() or not has_surrogates(item)):
+                if not _plain_text(item):
                     return False
             elif item is not None and not plain_json(item, depth + 1):
                 return False
         return True
     if type(value) is str:  # (exact types asked first: compiled, a value known as an int or a float is unboxed)
-        return value.isascii() or not has_surrogates(value)
+        return _plain_text(value)
     if type(value) is int:
         return _INT64_LOW <= value <= _UINT64_HIGH
     if type(value) is float:
         return math.isfinite(value)
     return value is None or type(value) is bool
+
+
+def _plain_text(text: str) -> bool:
+    """Whether ``text`` holds no lone surrogate (an ASCII text, most often, is known at once)."""
+    return text.isascii() or not has_surrogates(text)
 
 
 _INT64_LOW: Final = -(2 ** 63)
